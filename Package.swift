@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+
+import PackageDescription
+
+// Release builds let the optimizer inline across our own modules: the access
+// path runs from the trace runner through the kernel into the hardware model.
+let speed: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
+]
+
+let package = Package(
+    name: "mmusim",
+    products: [
+        .executable(name: "mmusim", targets: ["mmusim"]),
+        .executable(name: "mmusim-bench", targets: ["mmusim-bench"]),
+        .library(name: "MMUCommands", targets: ["MMUCommands"]),
+    ],
+    dependencies: [],
+    targets: [
+        // The hardware: addresses, PTEs, physical memory, walker, TLBs, PSCs, cores, costs.
+        .target(name: "MMUHardware", swiftSettings: speed),
+        // The emulated kernel: frames, address spaces, fault handler, fork, shootdowns.
+        .target(name: "MMUKernel", dependencies: ["MMUHardware"], swiftSettings: speed),
+        // Traces in, statistics and events out.
+        .target(name: "MMUTrace", dependencies: ["MMUHardware", "MMUKernel"], swiftSettings: speed),
+        // Argument parsing and the commands, as a library.
+        .target(name: "MMUCommands", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),
+        .executableTarget(name: "mmusim-bench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+
+        .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
+        .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),
+        .testTarget(name: "MMUKernelTests", dependencies: ["MMUKernel", "MMUHardware", "TestSupport"]),
+        .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport"]),
+        .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUTrace"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,187 @@
+import MMUHardware
+import MMUKernel
+import MMUTrace
+
+/// The `mmusim` command line: parses arguments and runs a command.
+public enum Tool {
+    public static let usage = """
+    usage: mmusim run TRACE [--set KEY=VALUE]... [--json] [--events]
+           mmusim check FILE_OR_DIR... [--set KEY=VALUE]...
+           mmusim keys          list configuration keys and their defaults
+           mmusim help
+
+    run     runs a .mmt trace and prints the statistics (text, or one JSON object
+            with --json); --events prints one line per event first.
+    check   runs each trace (directories: every .mmt below them), reports each
+            failed expect or =VALUE, and ends with 'N passed, N failed'.
+
+    exit status: 0 all well, 1 an assertion failed, 2 bad input (trace, option, file).
+
+    """
+
+    /// Runs the command line `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
+        guard let command = arguments.first else {
+            console.err(usage)
+            return 2
+        }
+        let rest = Array(arguments.dropFirst())
+        switch command {
+        case "run": return run(rest, console)
+        case "check": return check(rest, console)
+        case "keys": return keys(console)
+        case "help", "--help", "-h":
+            console.out(usage)
+            return 0
+        default:
+            console.err("mmusim: unknown command '\(command)'\n" + usage)
+            return 2
+        }
+    }
+
+    /// Options shared by the commands.
+    struct Options {
+        var paths: [String] = []
+        var settings: [(key: String, value: String)] = []
+        var json = false
+        var events = false
+    }
+
+    static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
+        var options = Options()
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            switch argument {
+            case "--json" where allowed.contains(argument): options.json = true
+            case "--events" where allowed.contains(argument): options.events = true
+            case "--set":
+                guard index < arguments.count else {
+                    console.err("mmusim: --set needs KEY=VALUE\n")
+                    return nil
+                }
+                guard let setting = setting(arguments[index], console) else { return nil }
+                options.settings.append(setting)
+                index += 1
+            default:
+                if argument.hasPrefix("--set=") {
+                    guard let setting = setting(String(argument.dropFirst(6)), console) else { return nil }
+                    options.settings.append(setting)
+                } else if argument.hasPrefix("-") && argument != "-" {
+                    console.err("mmusim: unknown option '\(argument)'\n")
+                    return nil
+                } else {
+                    options.paths.append(argument)
+                }
+            }
+        }
+        return options
+    }
+
+    static func setting(_ text: String, _ console: Console) -> (key: String, value: String)? {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            console.err("mmusim: --set takes KEY=VALUE, not '\(text)'\n")
+            return nil
+        }
+        let key = String(text[..<equals]), value = String(text[text.index(after: equals)...])
+        var probe = Configuration()
+        do throws(ConfigurationError) {
+            try probe.set(key, value)
+        } catch {
+            console.err("mmusim: --set \(text): \(error.message)\n")
+            return nil
+        }
+        return (key, value)
+    }
+
+    /// Reads and checks a trace; prints the error and returns nil on bad input.
+    static func load(_ path: String, _ options: Options, _ console: Console) -> MMTReader.Trace? {
+        let text: String
+        switch Files.read(path) {
+        case .success(let contents): text = contents
+        case .failure(let problem):
+            console.err("mmusim: \(problem.description)\n")
+            return nil
+        }
+        do throws(TraceError) {
+            return try MMTReader(file: path, overrides: options.settings).read(text)
+        } catch {
+            console.err("\(error)\n")
+            return nil
+        }
+    }
+
+    static func run(_ arguments: [String], _ console: Console) -> Int32 {
+        guard let options = parse(arguments, allowed: ["--json", "--events"], console) else { return 2 }
+        guard options.paths.count == 1, let path = options.paths.first else {
+            console.err("mmusim run: name exactly one trace\n" + usage)
+            return 2
+        }
+        guard let trace = load(path, options, console) else { return 2 }
+        var runner = TraceRunner(trace: trace, logEvents: options.events)
+        if options.events {
+            runner.run { line, events in
+                guard !events.isEmpty else { return }
+                var text = "# line \(line.line)\n"
+                for event in events { text += EventFormatter.line(event) + "\n" }
+                console.out(text)
+            }
+        } else {
+            runner.run()
+        }
+        for warning in runner.warnings { console.err("\(path):\(warning.line): warning: \(warning.message)\n") }
+        for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
+        console.out(options.json ? StatisticsReport.json(runner.system, trace: path) : StatisticsReport.text(runner.system))
+        return runner.failures.isEmpty ? 0 : 1
+    }
+
+    static func check(_ arguments: [String], _ console: Console) -> Int32 {
+        guard let options = parse(arguments, allowed: [], console) else { return 2 }
+        guard !options.paths.isEmpty else {
+            console.err("mmusim check: name at least one trace or directory\n" + usage)
+            return 2
+        }
+        var files: [String] = []
+        for path in options.paths {
+            if Files.isDirectory(path) {
+                let found = Files.traces(in: path)
+                if found.isEmpty { console.err("mmusim: \(path): no .mmt traces in this directory\n") }
+                files += found
+            } else {
+                files.append(path)
+            }
+        }
+        var passed = 0, failed = 0, broken = 0
+        for file in files {
+            guard let trace = load(file, options, console) else {
+                broken += 1
+                console.out("ERROR \(file)\n")
+                continue
+            }
+            var runner = TraceRunner(trace: trace)
+            runner.run()
+            for warning in runner.warnings { console.err("\(file):\(warning.line): warning: \(warning.message)\n") }
+            for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }
+            passed += runner.passed
+            failed += runner.failures.count
+            let total = runner.passed + runner.failures.count
+            console.out(runner.failures.isEmpty ? "ok    \(file) (\(total) assertions)\n"
+                        : "FAIL  \(file) (\(runner.failures.count) of \(total) assertions failed)\n")
+        }
+        if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
+        console.out("\(passed) passed, \(failed) failed\n")
+        return broken > 0 ? 2 : failed > 0 ? 1 : 0
+    }
+
+    static func keys(_ console: Console) -> Int32 {
+        let configuration = Configuration()
+        let width = Configuration.keys.map(\.count).max() ?? 0
+        var text = ""
+        for key in Configuration.keys {
+            text += key + String(repeating: " ", count: width - key.count + 2) + (configuration.value(of: key) ?? "") + "\n"
+        }
+        console.out(text)
+        return 0
+    }
+}

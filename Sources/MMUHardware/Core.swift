@@ -1,0 +1,250 @@
+/// CR3 with CR4.PCIDE: the root table of the current address space and its PCID.
+public struct ControlRegister3: Hashable, Sendable {
+    public var pml4: FrameNumber
+    public var pcid: PCID
+    public init(pml4: FrameNumber, pcid: PCID) {
+        self.pml4 = pml4
+        self.pcid = pcid
+    }
+}
+
+/// Where a translation attempt ended.
+public enum TranslationOutcome: Sendable {
+    case translated(PhysicalAddress)
+    /// The walker raised #PF with this error code; CR2 is the address translated.
+    case pageFault(PageFaultErrorCode)
+}
+
+/// One logical processor: its clock, TLBs, paging-structure caches and CR3.
+///
+/// The core offers the kernel only what hardware offers: translation (which may
+/// raise #PF), INVLPG/INVPCID, full flushes and CR3 writes.
+public struct Core: Sendable {
+    public let id: CoreID
+    public var l1d: TranslationLookasideBuffer
+    public var l1i: TranslationLookasideBuffer
+    public var l2: TranslationLookasideBuffer
+    public var pml4eCache: PagingStructureCache
+    public var pdpteCache: PagingStructureCache
+    public var pdeCache: PagingStructureCache
+    /// The loaded address space; nil while the core runs no user process.
+    public private(set) var cr3: ControlRegister3?
+    public private(set) var account = CycleAccount()
+    public var statistics = CoreStatistics()
+    public var log: EventLog
+    public let costs: CostModel
+    /// CR4.PCIDE: when off, every CR3 write flushes the non-global entries.
+    public let pcidEnabled: Bool
+    let pagingStructureCachesEnabled: Bool
+
+    public init(id: CoreID, geometry: TLBGeometry, costs: CostModel, pcidEnabled: Bool, logEvents: Bool = false) {
+        self.id = id
+        l1d = TranslationLookasideBuffer(entries: geometry.l1dEntries, ways: geometry.l1dWays)
+        l1i = TranslationLookasideBuffer(entries: geometry.l1iEntries, ways: geometry.l1iWays)
+        l2 = TranslationLookasideBuffer(entries: geometry.l2Entries, ways: geometry.l2Ways)
+        pml4eCache = PagingStructureCache(level: .pml4, entries: geometry.pml4eCacheEntries)
+        pdpteCache = PagingStructureCache(level: .pdpt, entries: geometry.pdpteCacheEntries)
+        pdeCache = PagingStructureCache(level: .pd, entries: geometry.pdeCacheEntries)
+        pagingStructureCachesEnabled = geometry.hasPagingStructureCaches
+        self.costs = costs
+        self.pcidEnabled = pcidEnabled
+        self.log = EventLog(enabled: logEvents)
+    }
+
+    public var clock: CycleCount { account.clock }
+
+    // MARK: Charging
+
+    /// Charges `times` x the cost of `key`, filed under its category or `category`.
+    @inlinable public mutating func charge(_ key: CostKey, times: UInt64 = 1, as category: CycleCategory? = nil) {
+        chargeCycles(costs[key] &* times, category ?? key.category)
+    }
+    @usableFromInline mutating func chargeCycles(_ cycles: CycleCount, _ category: CycleCategory) {
+        account.charge(cycles, to: category)
+    }
+
+    /// Moves the clock forward to `time`, filing the gap under `wait`.
+    public mutating func wait(until time: CycleCount) { account.wait(until: time) }
+
+    @inlinable public mutating func note(_ kind: @autoclosure () -> Event.Kind) {
+        if log.isEnabled { log.record(id, clock, kind()) }
+    }
+
+    // MARK: Translation
+
+    /// Translates `address` for a user-mode access of `kind`: L1 TLB, L2 TLB,
+    /// then a walk. A walk that faults invalidates the address's entries (SDM
+    /// 4.10.4.2) and fills nothing.
+    public mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
+                                   memory: inout PhysicalMemory) -> TranslationOutcome {
+        guard let cr3 else { return .pageFault(.user) }
+        let pcid = cr3.pcid
+        charge(.tlbL1)
+        let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
+        let first = kind == .fetch
+            ? l1i.lookup(address, pcid: pcid, for: kind)
+            : l1d.lookup(address, pcid: pcid, for: kind)
+        switch first {
+        case .hit(let translation):
+            if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
+            note(.tlbHit(level1, address))
+            return .translated(translation.physicalAddress(of: address))
+        case .miss, .dropped:
+            if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
+            if case .dropped = first { note(.tlbDropped(level1, address)) } else { note(.tlbMiss(level1, address)) }
+        }
+        if l2.isEnabled {
+            charge(.tlbL2)
+            let second = l2.lookup(address, pcid: pcid, for: kind)
+            switch second {
+            case .hit(let translation):
+                statistics.l2Hits &+= 1
+                note(.tlbHit(.l2, address))
+                fillL1(address, kind, translation, pcid)
+                return .translated(translation.physicalAddress(of: address))
+            case .miss, .dropped:
+                statistics.l2Misses &+= 1
+                if case .dropped = second { note(.tlbDropped(.l2, address)) } else { note(.tlbMiss(.l2, address)) }
+            }
+        }
+        return walk(address, kind, cr3, memory: &memory)
+    }
+
+    @inline(__always) mutating func fillL1(_ address: VirtualAddress, _ kind: AccessKind, _ translation: Translation, _ pcid: PCID) {
+        if kind == .fetch { l1i.insert(address, translation, pcid: pcid) } else { l1d.insert(address, translation, pcid: pcid) }
+    }
+
+    mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
+                       memory: inout PhysicalMemory) -> TranslationOutcome {
+        statistics.walks &+= 1
+        var start = PageWalker.Start.root(cr3.pml4)
+        if pagingStructureCachesEnabled {
+            charge(.walkPSC)
+            if let hit = pdeCache.lookup(address, pcid: cr3.pcid) {
+                start = .init(level: .pt, table: hit.table, rights: hit.rights)
+            } else if let hit = pdpteCache.lookup(address, pcid: cr3.pcid) {
+                start = .init(level: .pd, table: hit.table, rights: hit.rights)
+            } else if let hit = pml4eCache.lookup(address, pcid: cr3.pcid) {
+                start = .init(level: .pdpt, table: hit.table, rights: hit.rights)
+            }
+            if start.level != .pml4 {
+                statistics.pscHits &+= 1
+                note(.pscHit(start.level, address))
+            }
+        }
+        let walk = PageWalker.walk(address, kind, from: start, memory: &memory)
+        statistics.walkRefs &+= UInt64(walk.references)
+        for i in 0..<walk.references {
+            charge(.walkRef)
+            if log.isEnabled, let step = walk.step(i) { note(.walkReference(step)) }
+        }
+        switch walk.outcome {
+        case .fault(let code):
+            note(.pageFault(code, cr2: address))
+            invalidateForPageFault(address, pcid: cr3.pcid)
+            return .pageFault(code)
+        case .translation(let translation):
+            if walk.accessedDirtyBitsSet > 0 { charge(.walkAD, times: UInt64(walk.accessedDirtyBitsSet)) }
+            note(.walkDone(address, translation, accessedDirtyBitsSet: walk.accessedDirtyBitsSet))
+            if pagingStructureCachesEnabled && walk.references > 1 {
+                var rights = start.rights
+                for i in 0..<(walk.references - 1) {
+                    guard let step = walk.step(i) else { continue }
+                    rights.formIntersection(AccessRights.granted(by: step.entry))
+                    switch step.level {
+                    case .pml4: pml4eCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)
+                    case .pdpt: pdpteCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)
+                    case .pd: pdeCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)
+                    case .pt: break
+                    }
+                }
+            }
+            l2.insert(address, translation, pcid: cr3.pcid)
+            fillL1(address, kind, translation, cr3.pcid)
+            return .translated(translation.physicalAddress(of: address))
+        }
+    }
+
+    /// What a #PF drops on the faulting core: the address's TLB entries and the
+    /// paging-structure-cache entries it would use, for the current PCID.
+    mutating func invalidateForPageFault(_ address: VirtualAddress, pcid: PCID) {
+        l1d.invalidate(address, pcid: pcid)
+        l1i.invalidate(address, pcid: pcid)
+        l2.invalidate(address, pcid: pcid)
+        pml4eCache.invalidate(address, pcid: pcid)
+        pdpteCache.invalidate(address, pcid: pcid)
+        pdeCache.invalidate(address, pcid: pcid)
+    }
+
+    // MARK: Instructions the kernel uses
+
+    /// INVLPG (or INVPCID individual-address when `pcid` is not the current one):
+    /// drops the page's TLB entries tagged `pcid` (and global ones for the page)
+    /// and every paging-structure-cache entry tagged `pcid` (SDM 4.10.4.1).
+    public mutating func invalidatePage(_ address: VirtualAddress, pcid: PCID, as category: CycleCategory = .kernel) {
+        charge(.invlpg, as: category)
+        statistics.invlpgs &+= 1
+        note(.invlpg(address, pcid))
+        l1d.invalidate(address, pcid: pcid)
+        l1i.invalidate(address, pcid: pcid)
+        l2.invalidate(address, pcid: pcid)
+        pml4eCache.flush(pcid: pcid)
+        pdpteCache.flush(pcid: pcid)
+        pdeCache.flush(pcid: pcid)
+    }
+
+    /// A full flush of the non-global entries tagged `pcid` (INVPCID
+    /// single-context; nil: every PCID), TLBs and paging-structure caches alike.
+    public mutating func flush(pcid: PCID?, as category: CycleCategory = .kernel) {
+        charge(.tlbFlush, as: category)
+        statistics.tlbFlushes &+= 1
+        note(.flush(pcid))
+        dropTranslations(pcid: pcid)
+    }
+
+    /// Drops translations without charging (an exited address space's entries).
+    public mutating func dropTranslations(pcid: PCID?) {
+        l1d.flush(pcid: pcid)
+        l1i.flush(pcid: pcid)
+        l2.flush(pcid: pcid)
+        pml4eCache.flush(pcid: pcid)
+        pdpteCache.flush(pcid: pcid)
+        pdeCache.flush(pcid: pcid)
+    }
+
+    /// MOV to CR3 (its cost is part of `cost.switch`). With PCIDs off it flushes
+    /// every non-global entry (counted in `tlb.flushes`); with PCIDs on the old
+    /// entries stay, tagged with their PCID. Nil leaves the core with no user
+    /// address space.
+    public mutating func loadCR3(_ value: ControlRegister3?) {
+        cr3 = value
+        guard let value else { return }
+        note(.cr3Write(value.pml4, value.pcid))
+        if !pcidEnabled {
+            statistics.tlbFlushes &+= 1
+            note(.flush(nil))
+            dropTranslations(pcid: nil)
+        }
+    }
+
+    /// Whether this core may still translate `address` under `pcid` without a
+    /// walk (a valid TLB entry for it in L1D, L1I or L2).
+    public func caches(_ address: VirtualAddress, pcid: PCID) -> Bool {
+        l1d.holds(address, pcid: pcid) || l1i.holds(address, pcid: pcid) || l2.holds(address, pcid: pcid)
+    }
+}
+
+extension Core {
+    /// What a broadcast invalidation (INVLPGB) does to this core: drops the
+    /// page's entries tagged `pcid` and the PSC entries of `pcid`, with no
+    /// instruction executed here (no charge, not counted as INVLPG).
+    public mutating func dropPage(_ address: VirtualAddress, pcid: PCID) {
+        note(.kernel("INVLPGB invalidation", address, UInt64(pcid.rawValue)))
+        l1d.invalidate(address, pcid: pcid)
+        l1i.invalidate(address, pcid: pcid)
+        l2.invalidate(address, pcid: pcid)
+        pml4eCache.flush(pcid: pcid)
+        pdpteCache.flush(pcid: pcid)
+        pdeCache.flush(pcid: pcid)
+    }
+}

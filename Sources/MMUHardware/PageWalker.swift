@@ -1,0 +1,138 @@
+/// The 4-level page walker (Intel SDM vol. 3A, 4.5): reads 8-byte entries out of
+/// physical memory from a starting table down to the leaf, checks presence,
+/// reserved bits and rights, and on success sets the A and D bits it must.
+public enum PageWalker {
+    /// One entry the walker read.
+    public struct Step: Sendable {
+        public var level: PagingLevel
+        public var table: FrameNumber
+        public var index: UInt64
+        public var entry: PageTableEntry
+    }
+
+    /// Where a walk starts: the root (CR3) or, after a paging-structure-cache
+    /// hit, a lower table with the rights accumulated above it.
+    public struct Start: Sendable {
+        public var level: PagingLevel
+        public var table: FrameNumber
+        public var rights: AccessRights
+        @inlinable public init(level: PagingLevel, table: FrameNumber, rights: AccessRights) {
+            self.level = level
+            self.table = table
+            self.rights = rights
+        }
+        @inlinable public static func root(_ pml4: FrameNumber) -> Start {
+            Start(level: .pml4, table: pml4, rights: .all)
+        }
+    }
+
+    public enum Outcome: Sendable {
+        case translation(Translation)
+        case fault(PageFaultErrorCode)
+    }
+
+    /// The result of one walk: outcome, the entries read (at most 4), and the
+    /// number of A/D bits it set.
+    public struct Walk: Sendable {
+        public var outcome: Outcome
+        public var references = 0
+        public var accessedDirtyBitsSet = 0
+        // Fixed storage for the path: no heap allocation per walk.
+        var s0: Step? = nil, s1: Step? = nil, s2: Step? = nil, s3: Step? = nil
+
+        init(outcome: Outcome) { self.outcome = outcome }
+
+        public func step(_ i: Int) -> Step? {
+            switch i {
+            case 0: return s0
+            case 1: return s1
+            case 2: return s2
+            case 3: return s3
+            default: return nil
+            }
+        }
+        mutating func record(_ step: Step) {
+            switch references {
+            case 0: s0 = step
+            case 1: s1 = step
+            case 2: s2 = step
+            default: s3 = step
+            }
+            references += 1
+        }
+        /// The entries read, root first.
+        public var steps: [Step] { (0..<references).compactMap(step) }
+    }
+
+    /// Bits that must be zero in a leaf of each large size (PAT is bit 12).
+    static let reserved1G: UInt64 = 0x3FFF_E000   // bits 29:13
+    static let reserved2M: UInt64 = 0x001F_E000   // bits 20:13
+
+    /// Walks `address` for a user-mode access of `kind`.
+    public static func walk(_ address: VirtualAddress, _ kind: AccessKind, from start: Start,
+                            memory: inout PhysicalMemory) -> Walk {
+        var walk = Walk(outcome: .fault([]))
+        var code: PageFaultErrorCode = .user
+        if kind == .write { code.insert(.write) }
+        if kind == .fetch { code.insert(.instructionFetch) }
+
+        var level = start.level
+        var table = start.table
+        var rights = start.rights
+        while true {
+            let index = address.index(at: level)
+            let entry = memory.readEntry(table, index)
+            walk.record(Step(level: level, table: table, index: index, entry: entry))
+            guard entry.isPresent else {
+                walk.outcome = .fault(code)
+                return walk
+            }
+            let isLeaf = level == .pt || (entry.has(.pageSize) && level != .pml4)
+            if level == .pml4 && entry.has(.pageSize)
+                || isLeaf && level == .pdpt && entry.rawValue & reserved1G != 0
+                || isLeaf && level == .pd && entry.rawValue & reserved2M != 0 {
+                walk.outcome = .fault(code.union([.protection, .reservedBit]))
+                return walk
+            }
+            rights.formIntersection(AccessRights.granted(by: entry))
+            if isLeaf {
+                if entry.has(.dirty) { rights.insert(.dirty) }
+                if entry.has(.global) { rights.insert(.global) }
+                let size = level.leafSize ?? .size4K
+                // A write is allowed on a clean entry: the walk is what sets D.
+                var needed = rights
+                if kind == .write { needed.insert(.dirty) }
+                guard needed.permits(kind) else {
+                    walk.outcome = .fault(code.union(.protection))
+                    return walk
+                }
+                let framesPerPage = size.bytes >> Paging.pageShift
+                let base = FrameNumber(entry.frame.rawValue & ~(framesPerPage - 1))
+                walk.accessedDirtyBitsSet = setAccessedAndDirty(walk, kind, memory: &memory)
+                if kind == .write { rights.insert(.dirty) }
+                walk.outcome = .translation(Translation(frame: base, size: size, rights: rights))
+                return walk
+            }
+            table = entry.frame
+            guard let next = level.below else { return walk }
+            level = next
+        }
+    }
+
+    /// Sets A on every entry read that lacks it, and D on the leaf for a write
+    /// (SDM 4.8). Returns how many bits it set.
+    static func setAccessedAndDirty(_ walk: Walk, _ kind: AccessKind, memory: inout PhysicalMemory) -> Int {
+        var count = 0
+        for i in 0..<walk.references {
+            guard let step = walk.step(i) else { continue }
+            var entry = step.entry
+            var changed = false
+            if !entry.has(.accessed) { entry.flags.insert(.accessed); count += 1; changed = true }
+            if i == walk.references - 1 && kind == .write && !entry.has(.dirty) {
+                entry.flags.insert(.dirty); count += 1; changed = true
+            }
+            if changed { memory.writeEntry(step.table, step.index, entry) }
+        }
+        return count
+    }
+}

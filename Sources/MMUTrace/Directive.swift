@@ -1,0 +1,38 @@
+import MMUHardware
+import MMUKernel
+
+/// One line of a `.mmt` trace (SPEC section 4), its numbers parsed.
+public enum Directive: Hashable, Sendable {
+    case set(key: String, value: String)
+    case process(pid: UInt64)
+    case `switch`(core: Int, pid: UInt64?)
+    case map(core: Int, address: VirtualAddress, pages: UInt64, permissions: RegionPermissions)
+    case unmap(core: Int, address: VirtualAddress, pages: UInt64)
+    case protect(core: Int, address: VirtualAddress, pages: UInt64, permissions: RegionPermissions)
+    case fork(core: Int, child: UInt64)
+    case exit(core: Int)
+    case tick(core: Int)
+    /// `r`, `w` or `x`. For `r`, `value` is the `=VALUE` asserted (if any);
+    /// for `w`, the value stored.
+    case access(core: Int, kind: AccessKind, address: VirtualAddress, value: UInt64?)
+    case expect(key: String, value: UInt64)
+
+    /// The core the directive runs on, if any.
+    public var core: Int? {
+        switch self {
+        case .switch(let core, _), .map(let core, _, _, _), .unmap(let core, _, _), .protect(let core, _, _, _),
+             .fork(let core, _), .exit(let core), .tick(let core), .access(let core, _, _, _):
+            return core
+        case .set, .process, .expect:
+            return nil
+        }
+    }
+}
+
+/// A directive with the place it came from.
+public struct TraceLine: Hashable, Sendable {
+    public var directive: Directive
+    public var line: Int
+    /// Column of each field, the directive's name first (for messages).
+    public var columns: [Int]
+}

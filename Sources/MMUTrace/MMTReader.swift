@@ -1,0 +1,204 @@
+import MMUHardware
+import MMUKernel
+
+/// Reads a `.mmt` trace (SPEC section 4) and checks it whole before it runs:
+/// syntax, numbers and their ranges, and that every core, PID and access refers
+/// to something that exists at that point.
+public struct MMTReader {
+    /// Longest line accepted (a longer one is an error, not a host-memory hazard).
+    public static let maximumLineLength = 4096
+
+    public let file: String
+    /// Configuration settings that apply before the trace's own `set` lines
+    /// (a config file or preset).
+    public var base: Configuration
+    /// Settings from the command line, applied after the trace's `set` lines.
+    public var overrides: [(key: String, value: String)]
+
+    public init(file: String, base: Configuration = Configuration(), overrides: [(key: String, value: String)] = []) {
+        self.file = file
+        self.base = base
+        self.overrides = overrides
+    }
+
+    /// A parsed, checked trace: its configuration and its directives.
+    public struct Trace: Sendable {
+        public var file: String
+        public var configuration: Configuration
+        public var lines: [TraceLine]
+    }
+
+    /// Parses and checks `text`. Throws the first error found.
+    public func read(_ text: String) throws(TraceError) -> Trace {
+        var lines: [TraceLine] = []
+        var lineNumber = 0
+        var configuration = base
+        var configured = false
+        var validator = Validator(file: file)
+        var start = text.utf8.startIndex
+        let utf8 = text.utf8
+        while start < utf8.endIndex {
+            lineNumber += 1
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "\n")) ?? utf8.endIndex
+            let raw = Substring(text[start..<end])
+            start = end < utf8.endIndex ? utf8.index(after: end) : end
+            if raw.utf8.count > Self.maximumLineLength {
+                throw TraceError(file: file, line: lineNumber, column: Self.maximumLineLength + 1,
+                                 message: "line longer than \(Self.maximumLineLength) characters")
+            }
+            let fields = Self.fields(of: raw)
+            guard !fields.isEmpty else { continue }
+            let traceLine = try parse(fields, line: lineNumber)
+            if case .set(let key, let value) = traceLine.directive {
+                if configured {
+                    throw TraceError(file: file, line: lineNumber, column: fields[0].column,
+                                     message: "'set' must come before every other directive")
+                }
+                do throws(ConfigurationError) {
+                    try configuration.set(key, value)
+                } catch {
+                    throw TraceError(file: file, line: lineNumber, column: fields[error.part == .key ? 1 : 2].column, message: error.message)
+                }
+                continue
+            }
+            if !configured {
+                try finish(&configuration, line: lineNumber)
+                configured = true
+                validator.start(configuration)
+            }
+            try validator.check(traceLine)
+            lines.append(traceLine)
+        }
+        if !configured { try finish(&configuration, line: max(1, lineNumber)) }
+        return Trace(file: file, configuration: configuration, lines: lines)
+    }
+
+    /// Applies the command line's settings and checks the whole configuration.
+    func finish(_ configuration: inout Configuration, line: Int) throws(TraceError) {
+        for (key, value) in overrides {
+            do throws(ConfigurationError) {
+                try configuration.set(key, value)
+            } catch {
+                throw TraceError(file: "--set \(key)=\(value)", line: 1, column: error.part == .key ? 7 : 8 + key.count, message: error.message)
+            }
+        }
+        do throws(ConfigurationError) {
+            try configuration.validate()
+        } catch {
+            throw TraceError(file: file, line: line, column: 1, message: error.message)
+        }
+    }
+
+    /// A whitespace-separated field and its 1-based column.
+    struct Field {
+        var text: Substring
+        var column: Int
+    }
+
+    /// The fields of a line, with `#` comments removed.
+    static func fields(of line: Substring) -> [Field] {
+        var fields: [Field] = []
+        var column = 0
+        var current: Substring.Index? = nil
+        var currentColumn = 0
+        var index = line.startIndex
+        while index < line.endIndex {
+            let character = line[index]
+            column += 1
+            if character == "#" { break }
+            if character == " " || character == "\t" || character == "\r" {
+                if let begin = current { fields.append(Field(text: line[begin..<index], column: currentColumn)); current = nil }
+            } else if current == nil {
+                current = index
+                currentColumn = column
+            }
+            index = line.index(after: index)
+        }
+        if let begin = current { fields.append(Field(text: line[begin..<index], column: currentColumn)) }
+        return fields
+    }
+
+    func parse(_ fields: [Field], line: Int) throws(TraceError) -> TraceLine {
+        let name = fields[0].text
+        let columns = fields.map(\.column)
+        func fail(_ field: Int, _ message: String) -> TraceError {
+            let column = field < fields.count ? fields[field].column
+                : (fields.last.map { $0.column + $0.text.count } ?? 1)
+            return TraceError(file: file, line: line, column: column, message: message)
+        }
+        func arity(_ names: String, _ minimum: Int, _ maximum: Int? = nil) throws(TraceError) {
+            let count = fields.count - 1
+            if count < minimum { throw fail(fields.count, "'\(name)' needs \(names)") }
+            if count > (maximum ?? minimum) { throw fail(1 + (maximum ?? minimum), "unexpected '\(fields[1 + (maximum ?? minimum)].text)': '\(name)' takes \(names)") }
+        }
+        func number(_ i: Int, _ what: String) throws(TraceError) -> UInt64 {
+            guard let value = Configuration.parseNumber(fields[i].text) else {
+                throw fail(i, "\(what) '\(fields[i].text)' is not a number (decimal or 0x hex, below 2^64)")
+            }
+            return value
+        }
+        func core(_ i: Int) throws(TraceError) -> Int {
+            let value = try number(i, "core")
+            guard value <= UInt64(Configuration.Limits.cores.upperBound) else { throw fail(i, "core \(value) does not exist") }
+            return Int(value)
+        }
+        func permissions(_ i: Int) throws(TraceError) -> RegionPermissions {
+            guard let value = RegionPermissions(fields[i].text) else {
+                throw fail(i, "permissions '\(fields[i].text)' must be r, rw, rx or rwx")
+            }
+            return value
+        }
+        let directive: Directive
+        switch name {
+        case "set":
+            try arity("KEY VALUE", 2)
+            directive = .set(key: String(fields[1].text), value: String(fields[2].text))
+        case "process":
+            try arity("PID", 1)
+            directive = .process(pid: try number(1, "PID"))
+        case "switch":
+            try arity("CORE PID|idle", 2)
+            directive = .switch(core: try core(1), pid: fields[2].text == "idle" ? nil : try number(2, "PID"))
+        case "map", "protect":
+            try arity("CORE VA PAGES PERM", 4)
+            let (c, va, pages) = (try core(1), VirtualAddress(try number(2, "VA")), try number(3, "PAGES"))
+            let perm = try permissions(4)
+            directive = name == "map" ? .map(core: c, address: va, pages: pages, permissions: perm)
+                : .protect(core: c, address: va, pages: pages, permissions: perm)
+        case "unmap":
+            try arity("CORE VA PAGES", 3)
+            directive = .unmap(core: try core(1), address: VirtualAddress(try number(2, "VA")), pages: try number(3, "PAGES"))
+        case "fork":
+            try arity("CORE CHILD", 2)
+            directive = .fork(core: try core(1), child: try number(2, "PID"))
+        case "exit":
+            try arity("CORE", 1)
+            directive = .exit(core: try core(1))
+        case "tick":
+            try arity("CORE", 1)
+            directive = .tick(core: try core(1))
+        case "r":
+            try arity("CORE VA [=VALUE]", 2, 3)
+            var expected: UInt64? = nil
+            if fields.count == 4 {
+                guard fields[3].text.hasPrefix("="), let value = Configuration.parseNumber(fields[3].text.dropFirst()) else {
+                    throw fail(3, "expected '=VALUE' (a number), found '\(fields[3].text)'")
+                }
+                expected = value
+            }
+            directive = .access(core: try core(1), kind: .read, address: VirtualAddress(try number(2, "VA")), value: expected)
+        case "w":
+            try arity("CORE VA VALUE", 3)
+            directive = .access(core: try core(1), kind: .write, address: VirtualAddress(try number(2, "VA")), value: try number(3, "VALUE"))
+        case "x":
+            try arity("CORE VA", 2)
+            directive = .access(core: try core(1), kind: .fetch, address: VirtualAddress(try number(2, "VA")), value: nil)
+        case "expect":
+            try arity("KEY VALUE", 2)
+            directive = .expect(key: String(fields[1].text), value: try number(2, "VALUE"))
+        default:
+            throw fail(0, "unknown directive '\(name)' (expected set, process, switch, map, unmap, protect, fork, exit, tick, r, w, x or expect)")
+        }
+        return TraceLine(directive: directive, line: line, columns: columns)
+    }
+}

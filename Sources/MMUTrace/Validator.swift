@@ -1,0 +1,95 @@
+import MMUHardware
+import MMUKernel
+
+/// The static check of a `.mmt` trace: follows which processes exist, what
+/// each core runs and each process's regions, so that every directive is known
+/// to refer to something that exists before the run starts.
+struct Validator {
+    let file: String
+    var cores = 1
+    /// Live PIDs and their regions.
+    var regions: [UInt64: RegionList] = [:]
+    /// The PID each core runs (nil: idle).
+    var running: [UInt64?] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func start(_ configuration: Configuration) {
+        cores = configuration.cores
+        running = [UInt64?](repeating: nil, count: cores)
+    }
+
+    /// Largest number of processes alive at once (12-bit PCIDs, 0 reserved).
+    static let maximumProcesses = Int(PCID.maximum)
+
+    mutating func check(_ line: TraceLine) throws(TraceError) {
+        func fail(_ field: Int, _ message: String) -> TraceError {
+            TraceError(file: file, line: line.line, column: line.columns[min(field, line.columns.count - 1)], message: message)
+        }
+        func runningProcess(_ core: Int) throws(TraceError) -> UInt64 {
+            guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
+            guard let pid = running[core] else { throw fail(1, "core \(core) is idle: it runs no process") }
+            return pid
+        }
+        func pageRange(_ address: VirtualAddress, _ pages: UInt64) throws(TraceError) -> (UInt64, UInt64) {
+            guard address.isPageAligned else { throw fail(2, "VA \(address) is not page aligned") }
+            guard address.rawValue < Paging.userAddressLimit else {
+                throw fail(2, "VA \(address) is not a user address (below 0x800000000000)")
+            }
+            guard pages >= 1 else { throw fail(3, "PAGES must be at least 1") }
+            let first = address.pageNumber
+            let limit = Paging.userAddressLimit >> Paging.pageShift
+            guard pages <= limit - first else {
+                throw fail(3, "\(pages) pages from \(address) run past the user address space (0x800000000000)")
+            }
+            return (first, first + pages)
+        }
+        switch line.directive {
+        case .set:
+            break
+        case .process(let pid):
+            guard regions[pid] == nil else { throw fail(1, "process \(pid) already exists") }
+            guard regions.count < Self.maximumProcesses else { throw fail(1, "more than \(Self.maximumProcesses) processes alive at once") }
+            regions[pid] = RegionList()
+        case .switch(let core, let pid):
+            guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
+            if let pid, regions[pid] == nil { throw fail(2, "process \(pid) does not exist") }
+            running[core] = pid
+        case .map(let core, let address, let pages, _):
+            let pid = try runningProcess(core)
+            let (first, end) = try pageRange(address, pages)
+            guard regions[pid]?.overlaps(first, end) != true else {
+                throw fail(2, "region \(address) + \(pages) pages overlaps a region of process \(pid)")
+            }
+            if case .map(_, _, _, let permissions) = line.directive {
+                regions[pid]?.insert(Region(firstPage: first, pageCount: pages, permissions: permissions))
+            }
+        case .unmap(let core, let address, let pages):
+            let pid = try runningProcess(core)
+            let (first, end) = try pageRange(address, pages)
+            regions[pid]?.remove(first, end)
+        case .protect(let core, let address, let pages, let permissions):
+            let pid = try runningProcess(core)
+            let (first, end) = try pageRange(address, pages)
+            guard regions[pid]?.covers(first, end) == true else {
+                throw fail(2, "\(address) + \(pages) pages is not all mapped in process \(pid)")
+            }
+            regions[pid]?.setPermissions(first, end, permissions)
+        case .fork(let core, let child):
+            let pid = try runningProcess(core)
+            guard regions[child] == nil else { throw fail(2, "process \(child) already exists") }
+            guard regions.count < Self.maximumProcesses else { throw fail(2, "more than \(Self.maximumProcesses) processes alive at once") }
+            regions[child] = regions[pid]
+        case .exit(let core):
+            let pid = try runningProcess(core)
+            regions[pid] = nil
+            for c in running.indices where running[c] == pid { running[c] = nil }
+        case .tick(let core):
+            guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
+        case .access(let core, _, _, _):
+            _ = try runningProcess(core)
+        case .expect(let key, _):
+            guard System.isStatisticName(key, cores: cores) else { throw fail(1, "unknown statistic '\(key)'") }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+import MMUCommands
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+exit(Tool.main(Array(CommandLine.arguments.dropFirst())))
