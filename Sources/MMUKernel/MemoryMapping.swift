@@ -74,14 +74,18 @@ extension System {
     mutating func freeUncoveredTables(_ process: ProcessID, _ first: UInt64, _ end: UInt64, core: CoreID) -> [FrameNumber] {
         var freed: [FrameNumber] = []
         let regions = processes[process.rawValue].regions
-        func collect(_ table: FrameNumber, _ level: PagingLevel) {
-            // Every table below an uncovered one goes too (a PT's leaves were cleared).
+        func collect(_ table: FrameNumber, _ level: PagingLevel, _ basePage: UInt64) {
+            // Every table below an uncovered one goes too, each entry that pointed
+            // to one cleared as Linux's free_p*d_range do (a PT's leaves were cleared).
             guard let below = level.below else { return }
+            let pagesPerEntry: UInt64 = 1 << (level.indexShift - Paging.pageShift)
             for index in 0..<Paging.entriesPerTable {
                 let entry = machine.memory.readEntry(table, index)
                 guard entry.isPresent, !entry.has(.pageSize) else { continue }
-                collect(entry.frame, below)
+                let start = basePage + index * pagesPerEntry
+                collect(entry.frame, below, start)
                 freed.append(entry.frame)
+                writeEntry(table, index, .empty, core: core, VirtualAddress(start << Paging.pageShift))
             }
         }
         func visit(_ table: FrameNumber, _ level: PagingLevel, _ basePage: UInt64) {
@@ -97,7 +101,7 @@ extension System {
                 if regions.overlaps(start, start + pagesPerEntry) {
                     visit(entry.frame, below, start)
                 } else {
-                    collect(entry.frame, below)
+                    collect(entry.frame, below, start)
                     freed.append(entry.frame)
                     writeEntry(table, index, .empty, core: core, VirtualAddress(start << Paging.pageShift))
                 }

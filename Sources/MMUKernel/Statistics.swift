@@ -42,7 +42,7 @@ extension System {
            let c = Int(name[name.index(name.startIndex, offsetBy: 4)..<dot]), c >= 0, c < coreCount {
             return coreStatistic(String(name[name.index(after: dot)...]), machine.cores[c])
         }
-        var total: UInt64 = 0
+        var total: UInt64 = name == "pages.zeroed" ? setupPagesZeroed : 0
         for core in machine.cores {
             guard let value = coreStatistic(name, core) else { return nil }
             total &+= value

@@ -30,6 +30,9 @@ public struct System: Sendable {
     var deferredQueues: [[DeferredInvalidation]]
     /// Frames held until every target of a deferred shootdown has invalidated.
     var deferredBatches: [DeferredBatch] = []
+    /// Frames zeroed as set-up work no core pays for (each `process`'s PML4):
+    /// counted in the `pages.zeroed` total, in no core's.
+    public internal(set) var setupPagesZeroed: UInt64 = 0
 
     public init(configuration: Configuration, logEvents: Bool = false) {
         self.configuration = configuration
@@ -52,6 +55,7 @@ public struct System: Sendable {
         let pcid = allocatePCID()
         if let pml4 = frames.allocate(.pageTable) {
             machine.memory.zero(pml4)
+            setupPagesZeroed += 1
             processes.append(AddressSpace(pml4: pml4, pcid: pcid, cores: coreCount))
         } else {
             var dead = AddressSpace(pml4: .zeroPage, pcid: pcid, cores: coreCount)
