@@ -1,11 +1,14 @@
 /// Sizes of one core's TLBs and paging-structure caches (SPEC section 5 keys).
 public struct TLBGeometry: Hashable, Sendable {
-    public var l1dEntries = 64, l1dWays = 4
-    public var l1iEntries = 128, l1iWays = 8
-    public var l2Entries = 1536, l2Ways = 12
-    public var pml4eCacheEntries = 2
-    public var pdpteCacheEntries = 4
-    public var pdeCacheEntries = 32
+    public var l1dEntries = 64          // [IntelOpt] Table 2-15: DTLB, 4 KiB pages, 64 entries
+    public var l1dWays = 4              // [IntelOpt] Table 2-15: DTLB 4-way
+    public var l1iEntries = 128         // [IntelOpt] Table 2-15: ITLB, 4 KiB pages, 128 entries
+    public var l1iWays = 8              // [IntelOpt] Table 2-15: ITLB 8-way
+    public var l2Entries = 1536         // [IntelOpt] Table 2-15: STLB (4 KiB + 2 MiB), 1536 entries
+    public var l2Ways = 12              // [IntelOpt] Table 2-15: STLB 12-way (CPUID leaf 2 reports 6-way; manual wins)
+    public var pml4eCacheEntries = 2    // [Bhattacharjee13] Intel PML4E cache, 2 entries (sizes not published by Intel; see doc)
+    public var pdpteCacheEntries = 4    // [Bhattacharjee13] Intel PDPTE cache, 4 entries (not verified in this pass; see doc)
+    public var pdeCacheEntries = 32     // [Bhattacharjee13] Intel PDE cache, 32 entries (not verified in this pass; see doc)
     public init() {}
 
     /// Whether any paging-structure cache is enabled (then every walk pays `cost.walk.psc`).

@@ -56,6 +56,7 @@ public struct TranslationLookasideBuffer: Sendable {
     }
 
     @inline(__always) private func find(_ page: UInt64, _ size: PageSize, _ pcid: PCID) -> Int? {
+        guard !slots.isEmpty else { return nil }
         let base = setBase(page)
         var slot = base
         let end = base &+ ways
@@ -125,6 +126,7 @@ public struct TranslationLookasideBuffer: Sendable {
     /// INVLPG / INVPCID individual-address: drops every entry (any page size)
     /// covering `address` tagged `pcid`, and global ones when `includeGlobal`.
     public mutating func invalidate(_ address: VirtualAddress, pcid: PCID, includeGlobal: Bool = true) {
+        guard !slots.isEmpty else { return }
         for size in PageSize.allCases {
             if size != .size4K && largeEntries == 0 { break }
             let page = address.rawValue >> size.shift

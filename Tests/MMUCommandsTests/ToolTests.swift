@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import MMUCommands
+
+/// Runs `mmusim ARGS` in-process and captures what it prints.
+private func mmusim(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
+    final class Box: @unchecked Sendable { var out = "", err = "" }
+    let box = Box()
+    let status = Tool.main(arguments, console: Console(out: { box.out += $0 }, err: { box.err += $0 }))
+    return (status, box.out, box.err)
+}
+
+private func temporaryDirectory(_ files: [String: String]) throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmusim-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    for (name, text) in files {
+        try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    return directory.path
+}
+
+private let good = "process 1\nswitch 0 1\nmap 0 0x1000 1 rw\nw 0 0x1000 7\nr 0 0x1000 =7\nexpect accesses 2\n"
+
+@Suite("The mmusim command line")
+struct ToolTests {
+    @Test("run prints every statistic and exits 0")
+    func run() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["run", directory + "/a.mmt"])
+        #expect(result.status == 0)
+        #expect(result.out.contains("accesses"))
+        #expect(result.out.split(separator: "\n").contains { $0.hasPrefix("faults.demand_zero") && $0.hasSuffix(" 1") })
+        #expect(result.err.isEmpty)
+    }
+
+    @Test("run --json prints one JSON object")
+    func runJSON() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["run", "--json", directory + "/a.mmt", "--set", "cost.access=5"])
+        #expect(result.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any]
+        let statistics = object?["statistics"] as? [String: Any]
+        #expect((statistics?["cycles.access"] as? NSNumber)?.intValue == 10)
+    }
+
+    @Test("run --events prints the fault path with clocks")
+    func runEvents() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["run", "--events", directory + "/a.mmt"])
+        #expect(result.status == 0)
+        #expect(result.out.contains("core0 @"))
+        #expect(result.out.contains("#PF error code"))
+    }
+
+    @Test("check reports each failure with file and line and ends with the totals")
+    func checkFailures() throws {
+        let directory = try temporaryDirectory(["a.mmt": good, "b.mmt": good + "expect accesses 3\nr 0 0x1000 =8\n"])
+        let result = mmusim(["check", directory])
+        #expect(result.status == 1)
+        #expect(result.out.contains("\(directory)/b.mmt:7: expect accesses: expected 3, got 2"))
+        #expect(result.out.contains("\(directory)/b.mmt:8: r 0x1000: expected =0x8, read 0x7"))
+        #expect(result.out.hasSuffix("4 passed, 2 failed\n"))
+    }
+
+    @Test("check passes with exit 0 when every assertion holds")
+    func checkPasses() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["check", directory])
+        #expect(result.status == 0)
+        #expect(result.out.hasSuffix("2 passed, 0 failed\n"))
+    }
+
+    @Test("a malformed trace exits 2 with file:line:column and prints no statistics")
+    func malformed() throws {
+        let directory = try temporaryDirectory(["bad.mmt": "process 1\nswitch 0 1\nmap 0 0x1001 1 rw\n"])
+        let result = mmusim(["run", directory + "/bad.mmt"])
+        #expect(result.status == 2)
+        #expect(result.err == "\(directory)/bad.mmt:3:7: VA 0x1001 is not page aligned\n")
+        #expect(result.out.isEmpty)
+    }
+
+    @Test("a missing file, an unknown option and a bad --set each exit 2 with a message")
+    func badInvocations() {
+        let missing = mmusim(["run", "/nonexistent/x.mmt"])
+        #expect(missing.status == 2)
+        #expect(missing.err.contains("/nonexistent/x.mmt: cannot read: No such file or directory"))
+        let option = mmusim(["run", "--fast", "x.mmt"])
+        #expect(option.status == 2 && option.err.contains("unknown option '--fast'"))
+        let setting = mmusim(["run", "--set", "tlb.l1d.entries=lots", "x.mmt"])
+        #expect(setting.status == 2 && setting.err.contains("'lots' is not a number"))
+        let unknownKey = mmusim(["check", "--set", "nosuch=1", "x.mmt"])
+        #expect(unknownKey.status == 2 && unknownKey.err.contains("unknown configuration key 'nosuch'"))
+        #expect(mmusim([]).status == 2)
+        #expect(mmusim(["frobnicate"]).status == 2)
+    }
+}
