@@ -113,7 +113,7 @@ public struct CostModel: Hashable, Sendable {
         case .tlbL1: return 0              // [IntelOpt] L1 DTLB/ITLB looked up in parallel with L1D; no cycles beyond cost.access
         case .tlbL2: return 9              // [TMA] Mem_STLB_Hit_Cost = 9 cycles on Skylake (ITLB-side STLB hit: 14)
         case .walkPSC: return 2            // [PCWatch13] STLB-miss walk with upper levels cached ~8 cycles over STLB hit, minus one cost.walk.ref
-        case .walkRef: return 6            // [IntelOpt] PT read hitting L1D (4-5) + walker step; 4 refs = 24 cycles (20-30); later issue models where PT reads hit
+        case .walkRef: return 6            // [IntelOpt] PT read hitting L1D (4) + walker steps; 4 refs = 24 cycles (20-30); later issue models where PT reads hit
         case .walkAD: return 25            // [TMA][Perfmon] A/D set by microcode assist: Avg_Assist_Cost 100 issue slots / 4-wide = 25 cycles
         case .faultEntry: return 770       // [Shan19][DF25] #PF delivery 440-461 cycles (~450) + kernel entry state save ~320
         case .faultExit: return 320        // [DF25][Shan19] state restore ~60 + IRET 255-270 (~260)
@@ -121,13 +121,13 @@ public struct CostModel: Hashable, Sendable {
         case .frameAlloc: return 250       // [Brouer16][Brouer23] order-0 alloc_pages+free 143-272 cycles; 246 most recent
         case .frameZero: return 1300       // [Arora22] REP STOSB in 4 KiB chunks 9.4 GB/s -> 434 ns -> 1300 cycles @ 3 GHz (cold frame)
         case .frameCopy: return 2600       // [Arora22] derived: copy moves 2x the bytes of a zero (read + write of 4 KiB), 2 x 1300
-        case .pteWrite: return 5           // [IntelOpt] one 8-byte store to a cache-hot PTE line, ~L1D latency (4-5 cycles)
+        case .pteWrite: return 5           // [IntelOpt] one 8-byte store to a cache-hot PTE line, ~L1D latency (4 cycles)
         case .invlpg: return 260           // [Molnar15] __flush_tlb_one 260 cycles; [Hansen14] ~227/page; [LinuxTLB] ~100 ns = 300
         case .tlbFlush: return 100         // [Molnar15] __flush_tlb (CR3 reload) 96 cycles; refill cost comes from simulated misses
         case .syscall: return 300          // estimate: entry/exit ~100 ns; [DF25] kernel save+restore ~380 is an upper bound (see doc)
         case .forkPTE: return 100          // estimate: 3 locked RMWs ~19 each [uopsinfo] + struct page line from L3 44 [IntelOpt]
         case .contextSwitch: return 3000   // estimate: ~1 us direct switch cost @ 3 GHz (see doc; no Skylake figure verified)
-        case .ipiSend: return 250          // [McCalpinC2C] cross-core line transfer ~40 ns = 120 cycles + locked RMW + ICR write (derived)
+        case .ipiSend: return 250          // [IntelForumC2C] cross-core line transfer ~40 ns = 120 cycles + locked RMW + ICR write (derived)
         case .ipiLatency: return 350       // [Amit19] 1-target shootdown adds 775 ns = 2325 cycles; remainder after send+handler+INVLPG, halved
         case .ipiHandler: return 1100      // [Shan19][DF25] interrupt delivery ~450 + save ~320 + restore/IRET ~320 (as for #PF)
         case .invlpgb: return 100          // [AMDAPM3][vanRiel25] asynchronous broadcast, issue cost below local INVLPG (estimate)

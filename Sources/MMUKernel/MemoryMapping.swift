@@ -178,9 +178,7 @@ extension System {
         var dataFrames: [FrameNumber] = []
         var tableFrames: [FrameNumber] = []
         func collect(_ table: FrameNumber, _ level: PagingLevel) {
-            for index in 0..<Paging.entriesPerTable {
-                let entry = machine.memory.readEntry(table, index)
-                guard entry.isPresent else { continue }
+            machine.memory.forEachPresentEntry(in: table) { index, entry in
                 if level == .pt || entry.has(.pageSize) {
                     dataFrames.append(entry.frame)
                 } else if let below = level.below {

@@ -79,12 +79,10 @@ extension System {
             tableOwners[space.pml4.index] += 1
             func scan(_ table: FrameNumber, _ level: PagingLevel, _ basePage: UInt64) {
                 let pagesPerEntry: UInt64 = 1 << (level.indexShift - Paging.pageShift)
-                for index in 0..<Paging.entriesPerTable {
-                    let entry = machine.memory.readEntry(table, index)
-                    guard entry.isPresent else { continue }
+                machine.memory.forEachPresentEntry(in: table) { index, entry in
                     let page = basePage + index * pagesPerEntry
                     guard entry.frame.rawValue < UInt64(frames.frameCount) else {
-                        problems.append("process#\(p): entry for page \(hex(page)) points outside memory"); continue
+                        problems.append("process#\(p): entry for page \(hex(page)) points outside memory"); return
                     }
                     if level == .pt {
                         mappings[entry.frame.index] += 1

@@ -268,6 +268,10 @@ struct CoreTranslationTests {
         machine.access(T.address)
         machine.access(T.neighbour)
         machine.core.pml4eCache.insert(VirtualAddress(1 << 39), table: FrameNumber(9), rights: .all, pcid: other)
+        // A PDE-cache entry of PCID 1 for another 2 MiB region, far from the page.
+        let otherRegion = VirtualAddress(0x0000_1274_5680_0000)
+        machine.core.pdeCache.insert(otherRegion, table: FrameNumber(8), rights: .all, pcid: pcid)
+        #expect(machine.pscOccupancy == [2, 1, 2])
         let before = machine.core.clock
 
         machine.core.invalidatePage(T.address, pcid: pcid)
@@ -280,6 +284,7 @@ struct CoreTranslationTests {
         #expect(machine.core.l2.holds(T.neighbour, pcid: pcid))
         // Every PSC entry of PCID 1 goes, whatever its address; PCID 2's stays.
         #expect(machine.pscOccupancy == [1, 0, 0])
+        #expect(machine.core.pdeCache.lookup(otherRegion, pcid: pcid) == nil)
         #expect(machine.core.pml4eCache.lookup(VirtualAddress(1 << 39), pcid: other) != nil)
         // The next access to the page walks all four levels again.
         let (_, cycles) = machine.access(T.address)
@@ -413,6 +418,7 @@ struct CoreTranslationTests {
             var memory = PhysicalMemory(frameCount: 4)
             core.loadCR3(ControlRegister3(pml4: FrameNumber(1), pcid: PCID(1)))
             _ = core.translate(VirtualAddress(0x1000), .read, memory: &memory)
+            core.invalidatePage(VirtualAddress(0x1000), pcid: PCID(1))
         }
     }
 }

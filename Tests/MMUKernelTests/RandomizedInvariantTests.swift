@@ -39,17 +39,16 @@ struct RandomizedInvariantTests {
             shadows[p] = Shadow()
             return p
         }
-        for c in 0..<setup.cores {
-            let p = newProcess()
-            system.contextSwitch(core: CoreID(c), to: p)
-            let initial: [(UInt64, RegionPermissions)] = [(slots[0], [.read, .write]), (slots[1], [.read]), (slots[3], [.read, .write])]
-            for (slot, permissions) in initial {
-                system.map(core: CoreID(c), VirtualAddress(slot), pages: 6, permissions)
-                shadows[p]!.regions.insert(Region(firstPage: slot >> 12, pageCount: 6, permissions: permissions))
-            }
+        // One process with a thread on every core, so changes need shootdowns.
+        let first = newProcess()
+        for c in 0..<setup.cores { system.contextSwitch(core: CoreID(c), to: first) }
+        let initial: [(UInt64, RegionPermissions)] = [(slots[0], [.read, .write]), (slots[1], [.read]), (slots[3], [.read, .write])]
+        for (slot, permissions) in initial {
+            system.map(core: CoreID(0), VirtualAddress(slot), pages: 6, permissions)
+            shadows[first]!.regions.insert(Region(firstPage: slot >> 12, pageCount: 6, permissions: permissions))
         }
 
-        for step in 0..<500 {
+        for step in 0..<1000 {
             let c = Int.random(in: 0..<setup.cores, using: &random)
             let core = CoreID(c)
             guard let p = system.current[c], shadows[p] != nil else {
@@ -57,7 +56,8 @@ struct RandomizedInvariantTests {
                 system.contextSwitch(core: core, to: alive.isEmpty ? newProcess() : alive[Int.random(in: 0..<alive.count, using: &random)])
                 continue
             }
-            let slot = slots[Int.random(in: 0..<slots.count, using: &random)]
+            // Half the accesses go to the first (writable, shared after fork) region.
+            let slot = Bool.random(using: &random) ? slots[0] : slots[Int.random(in: 0..<slots.count, using: &random)]
             let page = UInt64.random(in: 0..<6, using: &random)
             let address = slot + page << 12 + 8 * UInt64.random(in: 0..<4, using: &random)
             switch UInt64.random(in: 0..<100, using: &random) {
