@@ -28,7 +28,7 @@ private let smallGeometry: TLBGeometry = {
 }()
 
 /// A core running the hand-built tables under PCID 1.
-private struct Machine {
+private struct CoreUnderTest {
     typealias T = HandBuiltPageTables
     static let pcid = PCID(1)
     var tables: T
@@ -68,7 +68,7 @@ struct CoreTranslationTests {
     // MARK: Misses, walks and hits
 
     @Test func aFirstAccessMissesBothTLBsAndWalksFourLevels() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         let (outcome, cycles) = machine.access()
         #expect(physical(outcome) == 0x567_8ABC)
         let stats = machine.core.statistics
@@ -88,7 +88,7 @@ struct CoreTranslationTests {
     }
 
     @Test func theWalkChargesEachAccessedAndDirtyBitItSets() {
-        var machine = Machine(leaf: [.present, .writable, .user])
+        var machine = CoreUnderTest(leaf: [.present, .writable, .user])
         let (outcome, cycles) = machine.access(T.address, .write)
         #expect(physical(outcome) == 0x567_8ABC)
         #expect(cycles == 1 + 10 + 100 + 4 * 1_000 + 2 * 10_000)
@@ -98,7 +98,7 @@ struct CoreTranslationTests {
     }
 
     @Test func aSecondAccessHitsTheL1AndPaysOnlyItsLookup() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         machine.access()
         let (outcome, cycles) = machine.access(VirtualAddress(0x0000_1274_5674_5000), .write)
         #expect(physical(outcome) == 0x567_8000)
@@ -112,16 +112,16 @@ struct CoreTranslationTests {
     @Test func anL2HitAfterAnL1EvictionRefillsTheL1() {
         var geometry = smallGeometry
         geometry.l1dEntries = 1; geometry.l1dWays = 1
-        var machine = Machine(geometry: geometry)
+        var machine = CoreUnderTest(geometry: geometry)
         machine.access(T.address)
         machine.access(T.neighbour)  // evicts T.address from the one-entry L1
-        #expect(!machine.core.l1d.holds(T.address, pcid: Machine.pcid))
+        #expect(!machine.core.l1d.holds(T.address, pcid: CoreUnderTest.pcid))
         let (outcome, cycles) = machine.access(T.address)
         #expect(physical(outcome) == 0x567_8ABC)
         #expect(cycles == 1 + 10)
         #expect(machine.core.statistics.l2Hits == 1)
         #expect(machine.core.statistics.walks == 2)
-        #expect(machine.core.l1d.holds(T.address, pcid: Machine.pcid))
+        #expect(machine.core.l1d.holds(T.address, pcid: CoreUnderTest.pcid))
         let (_, again) = machine.access(T.address)
         #expect(again == 1)
         #expect(machine.core.statistics.l1dHits == 1)
@@ -129,17 +129,17 @@ struct CoreTranslationTests {
     }
 
     @Test func aWalkFillsEachPagingStructureCacheOnce() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         machine.access()
         #expect(machine.pscOccupancy == [1, 1, 1])
-        let pcid = Machine.pcid
+        let pcid = CoreUnderTest.pcid
         #expect(machine.core.pml4eCache.lookup(T.address, pcid: pcid)?.table == T.pdpt)
         #expect(machine.core.pdpteCache.lookup(T.address, pcid: pcid)?.table == T.pd)
         #expect(machine.core.pdeCache.lookup(T.address, pcid: pcid)?.table == T.pt)
     }
 
     @Test func aSecondPageInTheSame2MiBRegionStartsFromThePDECache() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         machine.access(T.address)
         let (outcome, cycles) = machine.access(T.neighbour)
         #expect(physical(outcome) == 0x567_9ABC)
@@ -153,7 +153,7 @@ struct CoreTranslationTests {
     @Test func withoutAPDECacheTheWalkStartsFromThePDPTECache() {
         var geometry = smallGeometry
         geometry.pdeCacheEntries = 0
-        var machine = Machine(geometry: geometry)
+        var machine = CoreUnderTest(geometry: geometry)
         machine.access(T.address)
         let (_, cycles) = machine.access(T.neighbour)
         #expect(machine.core.statistics.pscHits == 1)
@@ -164,7 +164,7 @@ struct CoreTranslationTests {
     @Test func withoutPagingStructureCachesAWalkPaysNoPSCLookup() {
         var geometry = smallGeometry
         geometry.pml4eCacheEntries = 0; geometry.pdpteCacheEntries = 0; geometry.pdeCacheEntries = 0
-        var machine = Machine(geometry: geometry)
+        var machine = CoreUnderTest(geometry: geometry)
         let (_, first) = machine.access(T.address)
         #expect(first == 1 + 10 + 4 * 1_000)
         let (_, second) = machine.access(T.neighbour)
@@ -175,7 +175,7 @@ struct CoreTranslationTests {
     @Test func withoutAnL2TLBAnL1MissGoesStraightToTheWalk() {
         var geometry = smallGeometry
         geometry.l2Entries = 0
-        var machine = Machine(geometry: geometry)
+        var machine = CoreUnderTest(geometry: geometry)
         let (outcome, cycles) = machine.access()
         #expect(physical(outcome) == 0x567_8ABC)
         #expect(cycles == 1 + 100 + 4 * 1_000)
@@ -184,10 +184,45 @@ struct CoreTranslationTests {
         #expect(machine.core.account[.tlb] == 1)
     }
 
+    // MARK: Large pages
+
+    @Test func a2MiBTranslationServesEvery4KiBPageInItFromTheL1() {
+        var machine = CoreUnderTest()
+        machine.tables.setEntry(.pd, PageTableEntry(frame: FrameNumber(0x1200), flags: T.dataFlags.union(.pageSize)))
+        let (first, walkCycles) = machine.access(T.address)
+        #expect(physical(first) == 0x134_5ABC)
+        #expect(walkCycles == 1 + 10 + 100 + 3 * 1_000)
+        // Another 4 KiB page of the same 2 MiB page: VA[20:0] = 0x1F_F008.
+        let (second, cycles) = machine.access(VirtualAddress(0x0000_1274_567F_F008), .write)
+        #expect(physical(second) == 0x13F_F008)
+        #expect(cycles == 1)
+        #expect(machine.core.statistics.walks == 1)
+    }
+
+    @Test func aLargePageWalkFillsOnlyTheCachesAboveItsLeaf() {
+        var machine = CoreUnderTest()
+        machine.tables.setEntry(.pd, PageTableEntry(frame: FrameNumber(0x1200), flags: T.dataFlags.union(.pageSize)))
+        machine.access(T.address)
+        #expect(machine.pscOccupancy == [1, 1, 0])
+
+        var gib = CoreUnderTest()
+        gib.tables.setEntry(.pdpt, PageTableEntry(frame: FrameNumber(0xC0000), flags: T.dataFlags.union(.pageSize)))
+        let (outcome, cycles) = gib.access(T.address)
+        #expect(physical(outcome) == 0xD674_5ABC)
+        #expect(cycles == 1 + 10 + 100 + 2 * 1_000)
+        #expect(gib.pscOccupancy == [1, 0, 0])
+        // With the TLBs emptied, the next walk starts from the PML4E cache: one reference.
+        gib.core.l1d.flush(pcid: nil)
+        gib.core.l2.flush(pcid: nil)
+        let (_, again) = gib.access(T.address)
+        #expect(again == 1 + 10 + 100 + 1_000)
+        #expect(gib.core.statistics.pscHits == 1)
+    }
+
     // MARK: Entries that do not permit the access
 
     @Test func aWriteToACleanCachedPageDropsItAtBothLevelsAndWalksToSetD() {
-        var machine = Machine(leaf: [.present, .writable, .user, .accessed])
+        var machine = CoreUnderTest(leaf: [.present, .writable, .user, .accessed])
         machine.access(T.address, .read)
         let (outcome, cycles) = machine.access(T.address, .write)
         #expect(physical(outcome) == 0x567_8ABC)
@@ -206,7 +241,7 @@ struct CoreTranslationTests {
     // MARK: Page faults
 
     @Test func aWalkEndingInAPageFaultFillsNothing() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         let (outcome, cycles) = machine.access(T.unmapped, .write)
         #expect(faultCode(outcome) == 0b0_0110)  // not present, write, user
         #expect(cycles == 1 + 10 + 100 + 4 * 1_000)
@@ -223,7 +258,7 @@ struct CoreTranslationTests {
     }
 
     @Test func aProtectionFaultFillsNothingEither() {
-        var machine = Machine(leaf: [.present, .user, .accessed])
+        var machine = CoreUnderTest(leaf: [.present, .user, .accessed])
         let (outcome, _) = machine.access(T.address, .write)
         #expect(faultCode(outcome) == 0b0_0111)  // protection, write, user
         #expect(machine.core.l1d.occupancy == 0)
@@ -232,8 +267,8 @@ struct CoreTranslationTests {
     }
 
     @Test func aPageFaultDropsTheFaultingAddresssEntriesOfTheCurrentPCIDOnly() {
-        var machine = Machine()
-        let pcid = Machine.pcid, other = PCID(2)
+        var machine = CoreUnderTest()
+        let pcid = CoreUnderTest.pcid, other = PCID(2)
         let rights: AccessRights = [.writable, .user, .executable, .dirty]
         let stale = Translation(frame: FrameNumber(0x999), size: .size4K, rights: rights)
         let elsewhere = VirtualAddress(1 << 39)
@@ -263,8 +298,8 @@ struct CoreTranslationTests {
     // MARK: INVLPG, flushes and CR3
 
     @Test func invalidatePageDropsThePagesEntriesAndEveryPSCEntryOfThePCID() {
-        var machine = Machine()
-        let pcid = Machine.pcid, other = PCID(2)
+        var machine = CoreUnderTest()
+        let pcid = CoreUnderTest.pcid, other = PCID(2)
         machine.access(T.address)
         machine.access(T.neighbour)
         machine.core.pml4eCache.insert(VirtualAddress(1 << 39), table: FrameNumber(9), rights: .all, pcid: other)
@@ -293,17 +328,17 @@ struct CoreTranslationTests {
     }
 
     @Test func invalidatePageAlsoDropsTheInstructionTLBsEntry() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         machine.access(T.address, .fetch)
-        #expect(machine.core.l1i.holds(T.address, pcid: Machine.pcid))
-        machine.core.invalidatePage(T.address, pcid: Machine.pcid)
-        #expect(!machine.core.l1i.holds(T.address, pcid: Machine.pcid))
-        #expect(!machine.core.caches(T.address, pcid: Machine.pcid))
+        #expect(machine.core.l1i.holds(T.address, pcid: CoreUnderTest.pcid))
+        machine.core.invalidatePage(T.address, pcid: CoreUnderTest.pcid)
+        #expect(!machine.core.l1i.holds(T.address, pcid: CoreUnderTest.pcid))
+        #expect(!machine.core.caches(T.address, pcid: CoreUnderTest.pcid))
     }
 
     @Test func aFullFlushDropsTheNonGlobalEntriesOfThePCID() {
-        var machine = Machine()
-        let pcid = Machine.pcid
+        var machine = CoreUnderTest()
+        let pcid = CoreUnderTest.pcid
         machine.access(T.address)
         let global = Translation(frame: FrameNumber(7), size: .size4K, rights: [.user, .global])
         machine.core.l2.insert(VirtualAddress(0x7000), global, pcid: pcid)
@@ -317,7 +352,7 @@ struct CoreTranslationTests {
     }
 
     @Test func aCR3WriteWithPCIDsOffFlushesNonGlobalEntries() {
-        var machine = Machine(pcidEnabled: false)
+        var machine = CoreUnderTest(pcidEnabled: false)
         #expect(machine.core.statistics.tlbFlushes == 1)  // the first load
         machine.access(T.address)
         let global = Translation(frame: FrameNumber(7), size: .size4K, rights: [.user, .global])
@@ -333,12 +368,12 @@ struct CoreTranslationTests {
     }
 
     @Test func aCR3WriteWithPCIDsOnKeepsEveryEntry() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         machine.access(T.address)
         machine.core.loadCR3(ControlRegister3(pml4: FrameNumber(5), pcid: PCID(2)))
-        #expect(machine.core.l1d.holds(T.address, pcid: Machine.pcid))
+        #expect(machine.core.l1d.holds(T.address, pcid: CoreUnderTest.pcid))
         #expect(machine.pscOccupancy == [1, 1, 1])
-        machine.core.loadCR3(ControlRegister3(pml4: T.pml4, pcid: Machine.pcid))
+        machine.core.loadCR3(ControlRegister3(pml4: T.pml4, pcid: CoreUnderTest.pcid))
         #expect(machine.core.statistics.tlbFlushes == 0)
         let (_, cycles) = machine.access(T.address)
         #expect(cycles == 1)
@@ -346,7 +381,7 @@ struct CoreTranslationTests {
     }
 
     @Test func anotherPCIDsEntriesAreNotUsed() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         machine.access(T.address)
         machine.core.loadCR3(ControlRegister3(pml4: T.pml4, pcid: PCID(2)))
         let (_, cycles) = machine.access(T.address)
@@ -357,14 +392,14 @@ struct CoreTranslationTests {
     // MARK: Fetches
 
     @Test func fetchesUseTheInstructionTLB() {
-        var machine = Machine()
+        var machine = CoreUnderTest()
         let (outcome, first) = machine.access(T.address, .fetch)
         #expect(physical(outcome) == 0x567_8ABC)
         #expect(first == 1 + 10 + 100 + 4 * 1_000)
         #expect(machine.core.statistics.l1iMisses == 1)
         #expect(machine.core.statistics.l1dMisses == 0)
-        #expect(machine.core.l1i.holds(T.address, pcid: Machine.pcid))
-        #expect(!machine.core.l1d.holds(T.address, pcid: Machine.pcid))
+        #expect(machine.core.l1i.holds(T.address, pcid: CoreUnderTest.pcid))
+        #expect(!machine.core.l1d.holds(T.address, pcid: CoreUnderTest.pcid))
 
         let (_, second) = machine.access(T.address, .fetch)
         #expect(second == 1)
@@ -379,7 +414,7 @@ struct CoreTranslationTests {
     }
 
     @Test func aFetchFromANoExecutePageFaultsWithInstructionFetchSet() {
-        var machine = Machine(leaf: T.dataFlags.union(.noExecute))
+        var machine = CoreUnderTest(leaf: T.dataFlags.union(.noExecute))
         let (outcome, _) = machine.access(T.address, .fetch)
         #expect(faultCode(outcome) == 0b1_0101)  // protection, user, instruction fetch
         #expect(machine.core.statistics.l1iMisses == 1)
