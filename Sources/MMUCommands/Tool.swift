@@ -5,8 +5,8 @@ import MMUTrace
 /// The `mmusim` command line: parses arguments and runs a command.
 public enum Tool {
     public static let usage = """
-    usage: mmusim run TRACE [--set KEY=VALUE]... [--json] [--events]
-           mmusim check FILE_OR_DIR... [--set KEY=VALUE]...
+    usage: mmusim run TRACE [--set KEY=VALUE]... [--json] [--events] [--check-coherence]
+           mmusim check FILE_OR_DIR... [--set KEY=VALUE]... [--check-coherence]
            mmusim keys          list configuration keys and their defaults
            mmusim help
 
@@ -14,6 +14,9 @@ public enum Tool {
             with --json); --events prints one line per event first.
     check   runs each trace (directories: every .mmt below them), reports each
             failed expect or =VALUE, and ends with 'N passed, N failed'.
+    --check-coherence  flags any access through a translation whose shootdown
+            completed, any write to a frame no longer mapped writable, and any
+            frame reused while a core may still translate to it (as failures).
 
     exit status: 0 all well, 1 an assertion failed, 2 bad input (trace, option, file).
 
@@ -45,6 +48,7 @@ public enum Tool {
         var settings: [(key: String, value: String)] = []
         var json = false
         var events = false
+        var checkCoherence = false
     }
 
     static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
@@ -56,6 +60,7 @@ public enum Tool {
             switch argument {
             case "--json" where allowed.contains(argument): options.json = true
             case "--events" where allowed.contains(argument): options.events = true
+            case "--check-coherence": options.checkCoherence = true
             case "--set":
                 guard index < arguments.count else {
                     console.err("mmusim: --set needs KEY=VALUE\n")
@@ -119,7 +124,7 @@ public enum Tool {
             return 2
         }
         guard let trace = load(path, options, console) else { return 2 }
-        var runner = TraceRunner(trace: trace, logEvents: options.events)
+        var runner = TraceRunner(trace: trace, logEvents: options.events, checkCoherence: options.checkCoherence)
         if options.events {
             runner.run { line, events in
                 guard !events.isEmpty else { return }
@@ -159,7 +164,7 @@ public enum Tool {
                 console.out("ERROR \(file)\n")
                 continue
             }
-            var runner = TraceRunner(trace: trace)
+            var runner = TraceRunner(trace: trace, checkCoherence: options.checkCoherence)
             runner.run()
             for warning in runner.warnings { console.err("\(file):\(warning.line): warning: \(warning.message)\n") }
             for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }

@@ -16,7 +16,7 @@ public struct PagingStructureCache: Sendable {
     /// The level of the entries this cache holds: `.pml4`, `.pdpt` or `.pd`.
     public let level: PagingLevel
     public let entryCount: Int
-    private var slots: [Entry]
+    fileprivate var slots: [Entry]
     private var useCounter: UInt64 = 0
 
     public init(level: PagingLevel, entries: Int) {
@@ -75,4 +75,11 @@ public struct PagingStructureCache: Sendable {
     }
 
     public var occupancy: Int { slots.reduce(0) { $0 + ($1.valid ? 1 : 0) } }
+}
+
+extension PagingStructureCache {
+    /// Whether some valid entry points to the paging structure in `frame`.
+    public func references(_ frame: FrameNumber) -> Bool {
+        slots.contains { $0.valid && $0.table == frame.rawValue }
+    }
 }

@@ -31,7 +31,7 @@ public struct TranslationLookasideBuffer: Sendable {
     public let entryCount: Int
     public let ways: Int
     public let sets: Int
-    private var slots: [Entry]
+    fileprivate var slots: [Entry]
     private var useCounter: UInt64 = 0
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their probes.
     private var largeEntries = 0
@@ -155,5 +155,20 @@ public struct TranslationLookasideBuffer: Sendable {
     /// Whether some valid entry tagged `pcid` (or global) covers `address`.
     public func holds(_ address: VirtualAddress, pcid: PCID) -> Bool {
         findAnySize(address, pcid) != nil
+    }
+}
+
+extension TranslationLookasideBuffer {
+    /// A valid entry translating to a page that contains `frame`, if any: its
+    /// page base address and PCID (for the coherence checker).
+    public func entry(mapping frame: FrameNumber) -> (address: VirtualAddress, pcid: PCID)? {
+        for e in slots where e.valid {
+            let size = PageSize(rawValue: e.size) ?? .size4K
+            let frames = size.bytes >> Paging.pageShift
+            if frame.rawValue >= e.frame && frame.rawValue < e.frame + frames {
+                return (VirtualAddress(e.page << size.shift), PCID(e.pcid))
+            }
+        }
+        return nil
     }
 }

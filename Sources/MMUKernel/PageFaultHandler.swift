@@ -84,7 +84,9 @@ extension System {
                     machine.cores[c].statistics.cowCopyFaults &+= 1
                 }
                 writeEntry(table, index, .empty, core: core, cr2)
-                shootDown(process, .pages(first: cr2.pageNumber, count: 1), initiator: core, reason: .narrow)
+                if !defects.contains(.cowBreakWithoutInvalidation) {
+                    shootDown(process, .pages(first: cr2.pageNumber, count: 1), initiator: core, reason: .narrow)
+                }
                 writeEntry(table, index, Self.leafEntry(frame, in: region, writable: true, copyOnWrite: false), core: core, cr2)
                 if old != .zeroPage && frames.drop(old) { frames.free(old) }
             }

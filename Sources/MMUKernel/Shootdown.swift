@@ -71,7 +71,12 @@ extension System {
             release(dataFrames: dataFrames, tableFrames: tableFrames, hold: false)
             return
         }
-        let targets = shootdownTargets(process, excluding: initiator)
+        var targets = shootdownTargets(process, excluding: initiator)
+        if defects.contains(.skipFirstShootdownTarget) && !targets.isEmpty { targets.removeFirst() }
+        if defects.contains(.skipUnmapShootdown) && reason == .unmap {
+            release(dataFrames: dataFrames, tableFrames: tableFrames, hold: false)
+            return
+        }
         guard !targets.isEmpty else {
             invalidate(span, of: process, on: initiator, as: .kernel)
             release(dataFrames: dataFrames, tableFrames: tableFrames, hold: false)
@@ -91,7 +96,8 @@ extension System {
         case .deferred:
             invalidate(span, of: process, on: initiator, as: .kernel)
             let batch = deferredBatches.count
-            let held = release(dataFrames: dataFrames, tableFrames: tableFrames, hold: true)
+            let held = release(dataFrames: dataFrames, tableFrames: tableFrames,
+                               hold: !defects.contains(.freeBeforeDeferredInvalidation))
             deferredBatches.append(DeferredBatch(remaining: targets.count, frames: held))
             for target in targets {
                 machine.cores[target.rawValue].note(.kernel("deferred invalidation queued", VirtualAddress(0), UInt64(i)))

@@ -33,6 +33,11 @@ public struct System: Sendable {
     /// Frames zeroed as set-up work no core pays for (each `process`'s PML4):
     /// counted in the `pages.zeroed` total, in no core's.
     public internal(set) var setupPagesZeroed: UInt64 = 0
+    /// Whether the coherence checker runs (off: one branch per translation).
+    public var checksCoherence = false
+    var coherenceViolations: [CoherenceViolation] = []
+    /// Deliberate bugs, for tests that show the checkers catch them.
+    var defects: KernelDefects = []
 
     public init(configuration: Configuration, logEvents: Bool = false) {
         self.configuration = configuration
@@ -181,6 +186,7 @@ public struct System: Sendable {
         for _ in 0..<8 {
             switch machine.cores[core.rawValue].translate(address, kind, memory: &machine.memory) {
             case .translated(let pa):
+                if checksCoherence { checkTranslation(core: core, address, kind, pa) }
                 return .translated(pa)
             case .pageFault(let code):
                 switch handlePageFault(core: core, code, cr2: address) {
@@ -249,6 +255,7 @@ public struct System: Sendable {
 
     mutating func allocateFrame(_ use: FrameUse, core: CoreID) -> FrameNumber? {
         guard let frame = frames.allocate(use) else { return nil }
+        if checksCoherence { checkReuse(of: frame, by: core) }
         machine.cores[core.rawValue].charge(.frameAlloc)
         machine.cores[core.rawValue].note(.kernel("alloc frame", VirtualAddress(0), frame.rawValue))
         return frame
@@ -258,7 +265,8 @@ public struct System: Sendable {
         machine.cores[core.rawValue].charge(.frameZero)
         machine.cores[core.rawValue].statistics.pagesZeroed &+= 1
         machine.cores[core.rawValue].note(.kernel("zero frame", VirtualAddress(0), frame.rawValue))
-        machine.memory.zero(frame)
+        if !defects.contains(.skipZeroFill) { machine.memory.zero(frame) }
+        if checksCoherence { checkZeroed(frame, by: core) }
     }
 
     /// A PTE write by the kernel (`cost.pte.write`).

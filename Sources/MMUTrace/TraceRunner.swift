@@ -26,9 +26,10 @@ public struct TraceRunner {
     /// What the trace says each core runs, to tell a killed process's core.
     var running: [UInt64?]
 
-    public init(trace: MMTReader.Trace, logEvents: Bool = false) {
+    public init(trace: MMTReader.Trace, logEvents: Bool = false, checkCoherence: Bool = false) {
         self.trace = trace
         system = System(configuration: trace.configuration, logEvents: logEvents)
+        system.checksCoherence = checkCoherence
         running = [UInt64?](repeating: nil, count: trace.configuration.cores)
     }
 
@@ -36,6 +37,11 @@ public struct TraceRunner {
     public mutating func run(events: ((TraceLine, [Event]) -> Void)? = nil) {
         for line in trace.lines {
             execute(line)
+            if system.checksCoherence {
+                for violation in system.drainCoherenceViolations() {
+                    failures.append(AssertionFailure(line: line.line, message: "coherence: \(violation)"))
+                }
+            }
             if let events {
                 events(line, drainEvents())
             }

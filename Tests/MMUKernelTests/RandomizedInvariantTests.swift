@@ -31,6 +31,7 @@ struct RandomizedInvariantTests {
         configuration.pcid = setup.pcid
         configuration.flushCeiling = 3
         var system = System(configuration: configuration)
+        system.checksCoherence = true
         var shadows: [ProcessID: Shadow] = [:]
         let slots: [UInt64] = [0x40_0000, 0x60_0000, 0x4000_0000, 0x7F00_0000_0000]
 
@@ -111,6 +112,8 @@ struct RandomizedInvariantTests {
             default:
                 system.tick(core: core)
             }
+            let violations = system.drainCoherenceViolations()
+            #expect(violations.isEmpty, "step \(step): \(violations.prefix(3))")
             let problems = system.invariantViolations()
             #expect(problems.isEmpty, "step \(step): \(problems.prefix(3))")
             if !problems.isEmpty { return }
