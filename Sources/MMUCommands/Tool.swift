@@ -7,6 +7,9 @@ public enum Tool {
     public static let usage = """
     usage: mmusim run TRACE [--set KEY=VALUE]... [--json] [--events] [--check-coherence]
            mmusim check FILE_OR_DIR... [--set KEY=VALUE]... [--check-coherence]
+           mmusim compare (TRACE | --scenario NAME [--rounds N]) [--shootdown S1,S2,...]
+                          [--sweep KEY=V1,V2,...] [--set KEY=VALUE]... [--csv]
+           mmusim scenario NAME --cores N [--rounds N]
            mmusim keys          list configuration keys and their defaults
            mmusim help
 
@@ -17,6 +20,13 @@ public enum Tool {
     --check-coherence  flags any access through a translation whose shootdown
             completed, any write to a frame no longer mapped writable, and any
             frame reused while a core may still translate to it (as failures).
+
+    compare runs the trace once per variant (each --sweep value x each strategy)
+            and prints one aligned table (or CSV): cycles, per category, shootdowns,
+            IPIs, initiator and target cycles per shootdown.
+    scenario prints a built-in trace (threads-unmap: a thread per core, each
+            round all write a page and core 0 unmaps it); compare --scenario
+            generates it per variant, so --sweep cores=... works.
 
     exit status: 0 all well, 1 an assertion failed, 2 bad input (trace, option, file).
 
@@ -32,6 +42,8 @@ public enum Tool {
         switch command {
         case "run": return run(rest, console)
         case "check": return check(rest, console)
+        case "compare": return compare(rest, console)
+        case "scenario": return scenario(rest, console)
         case "keys": return keys(console)
         case "help", "--help", "-h":
             console.out(usage)
@@ -49,6 +61,12 @@ public enum Tool {
         var json = false
         var events = false
         var checkCoherence = false
+        var csv = false
+        var strategies: [String] = []
+        var sweep: (key: String, values: [String])? = nil
+        var scenario: Scenario? = nil
+        var rounds = Scenario.defaultRounds
+        var cores: Int? = nil
     }
 
     static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
@@ -61,6 +79,52 @@ public enum Tool {
             case "--json" where allowed.contains(argument): options.json = true
             case "--events" where allowed.contains(argument): options.events = true
             case "--check-coherence": options.checkCoherence = true
+            case "--csv" where allowed.contains(argument): options.csv = true
+            case "--shootdown", "--sweep", "--scenario", "--rounds", "--cores":
+                guard allowed.contains(argument) else {
+                    console.err("mmusim: unknown option '\(argument)'\n")
+                    return nil
+                }
+                guard index < arguments.count else {
+                    console.err("mmusim: \(argument) needs a value\n")
+                    return nil
+                }
+                let value = arguments[index]
+                index += 1
+                switch argument {
+                case "--shootdown":
+                    options.strategies = value.split(separator: ",").map(String.init)
+                    for name in options.strategies where ShootdownStrategy(rawValue: name) == nil {
+                        console.err("mmusim: --shootdown: unknown strategy '\(name)' (ipi, broadcast, deferred)\n")
+                        return nil
+                    }
+                case "--sweep":
+                    guard let equals = value.firstIndex(of: "="), Configuration.keys.contains(String(value[..<equals])) else {
+                        console.err("mmusim: --sweep takes KEY=V1,V2,... with a configuration key, not '\(value)'\n")
+                        return nil
+                    }
+                    let key = String(value[..<equals])
+                    let values = value[value.index(after: equals)...].split(separator: ",").map(String.init)
+                    for v in values where self.setting("\(key)=\(v)", console) == nil { return nil }
+                    guard !values.isEmpty else {
+                        console.err("mmusim: --sweep \(key)= needs at least one value\n")
+                        return nil
+                    }
+                    options.sweep = (key, values)
+                case "--scenario":
+                    guard let named = Scenario(rawValue: value) else {
+                        console.err("mmusim: unknown scenario '\(value)' (\(Scenario.allCases.map(\.rawValue).joined(separator: ", ")))\n")
+                        return nil
+                    }
+                    options.scenario = named
+                default:
+                    let limit = argument == "--cores" ? Configuration.Limits.cores.upperBound : 100_000
+                    guard let number = Int(value), number >= 1, number <= limit else {
+                        console.err("mmusim: \(argument) takes a number from 1 to \(limit), not '\(value)'\n")
+                        return nil
+                    }
+                    if argument == "--cores" { options.cores = number } else { options.rounds = number }
+                }
             case "--set":
                 guard index < arguments.count else {
                     console.err("mmusim: --set needs KEY=VALUE\n")
@@ -177,6 +241,59 @@ public enum Tool {
         if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
         console.out("\(passed) passed, \(failed) failed\n")
         return broken > 0 ? 2 : failed > 0 ? 1 : 0
+    }
+
+    static func compare(_ arguments: [String], _ console: Console) -> Int32 {
+        guard let options = parse(arguments, allowed: ["--csv", "--shootdown", "--sweep", "--scenario", "--rounds"], console) else { return 2 }
+        guard (options.scenario == nil) == (options.paths.count == 1), options.paths.count <= 1 else {
+            console.err("mmusim compare: name one trace, or --scenario NAME\n" + usage)
+            return 2
+        }
+        var text: String? = nil
+        if let path = options.paths.first {
+            switch Files.read(path) {
+            case .success(let contents): text = contents
+            case .failure(let problem):
+                console.err("mmusim: \(problem.description)\n")
+                return 2
+            }
+        }
+        let name = options.paths.first ?? "scenario \(options.scenario?.rawValue ?? "")"
+        var comparison = Comparison()
+        let sweepValues: [String?] = options.sweep.map { $0.values.map(Optional.some) } ?? [nil]
+        let strategies: [String?] = options.strategies.isEmpty ? [nil] : options.strategies.map(Optional.some)
+        for value in sweepValues {
+            for strategy in strategies {
+                var settings = options.settings
+                var label: [String] = []
+                if let strategy { settings.append(("shootdown", strategy)); label.append(strategy) }
+                if let value, let key = options.sweep?.key { settings.append((key, value)); label.append("\(key)=\(value)") }
+                var source = text ?? ""
+                if let scenario = options.scenario {
+                    let cores = settings.last { $0.key == "cores" }.flatMap { Int($0.value) } ?? 16
+                    source = scenario.trace(cores: cores, rounds: options.rounds)
+                }
+                do throws(TraceError) {
+                    let trace = try MMTReader(file: name, overrides: settings).read(source)
+                    comparison.add(label: label.isEmpty ? "as configured" : label.joined(separator: " "), trace: trace)
+                } catch {
+                    console.err("\(error)\n")
+                    return 2
+                }
+            }
+        }
+        console.out(options.csv ? comparison.csv() : comparison.table())
+        return 0
+    }
+
+    static func scenario(_ arguments: [String], _ console: Console) -> Int32 {
+        guard let options = parse(Array(arguments.dropFirst()), allowed: ["--rounds", "--cores"], console) else { return 2 }
+        guard let name = arguments.first, let scenario = Scenario(rawValue: name), options.paths.isEmpty else {
+            console.err("mmusim scenario: name one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))\n")
+            return 2
+        }
+        console.out(scenario.trace(cores: options.cores ?? 16, rounds: options.rounds))
+        return 0
     }
 
     static func keys(_ console: Console) -> Int32 {

@@ -25,6 +25,12 @@ public struct CoreStatistics: Hashable, Sendable {
     public var invlpgs: UInt64 = 0
     public var tlbFlushes: UInt64 = 0
     public var switches: UInt64 = 0
+    /// Cycles this core spent initiating shootdowns (sends, local invalidation,
+    /// waiting for acks; INVLPGB and TLBSYNC), for `mmusim compare`.
+    public var shootdownInitiatorCycles: UInt64 = 0
+    /// Cycles this core spent as a target of other cores' shootdowns (interrupt
+    /// handler and invalidations, deferred ones included), for `mmusim compare`.
+    public var shootdownTargetCycles: UInt64 = 0
 
     public init() {}
 

@@ -94,3 +94,38 @@ struct ToolTests {
         #expect(mmusim(["frobnicate"]).status == 2)
     }
 }
+
+@Suite("mmusim compare and scenario")
+struct CompareCommandTests {
+    @Test("compare sweeps cores over strategies and prints one row per variant")
+    func compareSweep() {
+        let result = mmusim(["compare", "--scenario", "threads-unmap", "--rounds", "8",
+                             "--shootdown", "ipi,broadcast", "--sweep", "cores=2,4", "--csv"])
+        #expect(result.status == 0)
+        let lines = result.out.split(separator: "\n")
+        #expect(lines.count == 5)
+        #expect(lines.dropFirst().map { $0.split(separator: ",")[0] } == ["ipi cores=2", "broadcast cores=2", "ipi cores=4", "broadcast cores=4"])
+    }
+
+    @Test("compare runs a trace file as configured, and refuses unknown strategies and keys")
+    func compareErrors() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let plain = mmusim(["compare", directory + "/a.mmt"])
+        #expect(plain.status == 0 && plain.out.contains("as configured"))
+        #expect(mmusim(["compare", directory + "/a.mmt", "--shootdown", "ipi,magic"]).status == 2)
+        #expect(mmusim(["compare", directory + "/a.mmt", "--sweep", "nosuch=1,2"]).status == 2)
+        #expect(mmusim(["compare", directory + "/a.mmt", "--sweep", "cores=2,zero"]).status == 2)
+        #expect(mmusim(["compare"]).status == 2)
+        // A trace that names core 0 only still runs with more cores; fewer than it names is a trace error.
+        let tooFew = mmusim(["compare", "--scenario", "threads-unmap", "--sweep", "cores=1", "--rounds", "2"])
+        #expect(tooFew.status == 0)
+    }
+
+    @Test("scenario prints a trace that names every core")
+    func scenarioPrints() {
+        let result = mmusim(["scenario", "threads-unmap", "--cores", "3", "--rounds", "2"])
+        #expect(result.status == 0)
+        #expect(result.out.contains("set cores 3\n") && result.out.contains("switch 2 1\n") && result.out.contains("unmap 0 0x10001000 1\n"))
+        #expect(mmusim(["scenario", "nosuch"]).status == 2)
+    }
+}
