@@ -26,7 +26,9 @@ let package = Package(
         // Argument parsing and the commands, as a library.
         .target(name: "MMUCommands", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),
-        .executableTarget(name: "mmusim-bench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        // The benchmarks, as a library; `mmusim-bench` is main.swift over it.
+        .target(name: "MMUBench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        .executableTarget(name: "mmusim-bench", dependencies: ["MMUBench"], swiftSettings: speed),
 
         .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),
