@@ -173,6 +173,35 @@ public struct System: Sendable {
         return .completed(result)
     }
 
+    /// A sized access with no data (a memory-trace record: Lackey, ChampSim):
+    /// translates every page the `bytes` from `address` touch, each with its own
+    /// lookups, walks and faults, and counts one access (`cost.access` once).
+    public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
+        let c = core.rawValue
+        guard current[c] != nil else { return .idle }
+        machine.cores[c].note(.access(kind, address))
+        let last = VirtualAddress(address.rawValue &+ (max(bytes, 1) - 1))
+        guard address.isCanonical, last.isCanonical, last.rawValue >= address.rawValue else {
+            generalProtection(core: core, address)
+            return .segmentationFault
+        }
+        var page = address
+        var physical = PhysicalAddress(rawValue: 0)
+        while true {
+            switch translate(core: core, page, kind) {
+            case .translated(let pa): if page == address { physical = pa }
+            case .segmentationFault: return .segmentationFault
+            case .killed: return .killed
+            }
+            guard page.pageNumber < last.pageNumber else { break }
+            page = VirtualAddress((page.pageNumber + 1) << Paging.pageShift)
+        }
+        machine.cores[c].charge(.access)
+        machine.cores[c].statistics.accesses &+= 1
+        machine.cores[c].note(.accessDone(kind, address, physical, 0))
+        return .completed(0)
+    }
+
     enum PageTranslation {
         case translated(PhysicalAddress)
         case segmentationFault
