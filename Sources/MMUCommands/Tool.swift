@@ -6,6 +6,7 @@ import MMUTrace
 public enum Tool {
     public static let usage = """
     usage: mmusim run TRACE [--set KEY=VALUE]... [--json] [--events] [--check-coherence]
+                      [--timeline FILE.json [--timeline-range FROM:TO]]
            mmusim check FILE_OR_DIR... [--set KEY=VALUE]... [--check-coherence]
            mmusim compare (TRACE | --scenario NAME [--rounds N]) [--shootdown S1,S2,...]
                           [--sweep KEY=V1,V2,...] [--set KEY=VALUE]... [--csv]
@@ -15,6 +16,10 @@ public enum Tool {
 
     run     runs a .mmt trace and prints the statistics (text, or one JSON object
             with --json); --events prints one line per event first.
+            --timeline writes a Chrome trace-event file (Perfetto, chrome://tracing):
+            a track per core, spans for accesses, walks, faults and each handler
+            step, syscalls, shootdowns, IPIs and waits; --timeline-range FROM:TO
+            keeps only accesses FROM (inclusive) to TO (exclusive), counted from 0.
     check   runs each trace (directories: every .mmt below them), reports each
             failed expect or =VALUE, and ends with 'N passed, N failed'.
     --check-coherence  flags any access through a translation whose shootdown
@@ -67,6 +72,8 @@ public enum Tool {
         var scenario: Scenario? = nil
         var rounds = Scenario.defaultRounds
         var cores: Int? = nil
+        var timeline: String? = nil
+        var timelineRange: Range<UInt64> = 0..<UInt64.max
     }
 
     static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
@@ -80,6 +87,25 @@ public enum Tool {
             case "--events" where allowed.contains(argument): options.events = true
             case "--check-coherence": options.checkCoherence = true
             case "--csv" where allowed.contains(argument): options.csv = true
+            case "--timeline", "--timeline-range":
+                guard allowed.contains(argument), index < arguments.count else {
+                    console.err(allowed.contains(argument) ? "mmusim: \(argument) needs a value\n" : "mmusim: unknown option '\(argument)'\n")
+                    return nil
+                }
+                let value = arguments[index]
+                index += 1
+                if argument == "--timeline" {
+                    options.timeline = value
+                } else {
+                    let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+                    let low = parts.first.flatMap { $0.isEmpty ? 0 : UInt64($0) }
+                    let high = parts.count == 2 ? (parts[1].isEmpty ? UInt64.max : UInt64(parts[1])) : nil
+                    guard parts.count == 2, let low, let high, low < high else {
+                        console.err("mmusim: --timeline-range takes FROM:TO (accesses, FROM < TO), not '\(value)'\n")
+                        return nil
+                    }
+                    options.timelineRange = low..<high
+                }
             case "--shootdown", "--sweep", "--scenario", "--rounds", "--cores":
                 guard allowed.contains(argument) else {
                     console.err("mmusim: unknown option '\(argument)'\n")
@@ -182,26 +208,49 @@ public enum Tool {
     }
 
     static func run(_ arguments: [String], _ console: Console) -> Int32 {
-        guard let options = parse(arguments, allowed: ["--json", "--events"], console) else { return 2 }
+        guard let options = parse(arguments, allowed: ["--json", "--events", "--timeline", "--timeline-range"], console) else { return 2 }
         guard options.paths.count == 1, let path = options.paths.first else {
             console.err("mmusim run: name exactly one trace\n" + usage)
             return 2
         }
         guard let trace = load(path, options, console) else { return 2 }
-        var runner = TraceRunner(trace: trace, logEvents: options.events, checkCoherence: options.checkCoherence)
-        if options.events {
-            runner.run { line, events in
-                guard !events.isEmpty else { return }
-                var text = "# line \(line.line)\n"
-                for event in events { text += EventFormatter.line(event) + "\n" }
-                console.out(text)
+        var timelineFile: AtomicFile? = nil
+        if let timelinePath = options.timeline {
+            switch AtomicFile.create(timelinePath) {
+            case .success(let file): timelineFile = file
+            case .failure(let error):
+                console.err("mmusim: \(error.file): \(error.message)\n")
+                return 2
             }
+        }
+        var runner = TraceRunner(trace: trace, logEvents: options.events || timelineFile != nil,
+                                 checkCoherence: options.checkCoherence)
+        if options.events || timelineFile != nil {
+            var timeline = Timeline(cores: trace.configuration.cores)
+            timelineFile?.write(Timeline.header)
+            runner.run { line, events, accessesBefore in
+                guard !events.isEmpty else { return }
+                if options.events {
+                    var text = "# line \(line.line)\n"
+                    for event in events { text += EventFormatter.line(event) + "\n" }
+                    console.out(text)
+                }
+                if timelineFile != nil, options.timelineRange.contains(accessesBefore) {
+                    timelineFile?.write(timeline.add(events))
+                }
+            }
+            timelineFile?.write(Timeline.footer)
         } else {
             runner.run()
         }
+        if var file = timelineFile, !file.commit() {
+            console.err("mmusim: \(file.path): cannot write the timeline\n")
+            return 2
+        }
         for warning in runner.warnings { console.err("\(path):\(warning.line): warning: \(warning.message)\n") }
         for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
-        console.out(options.json ? StatisticsReport.json(runner.system, trace: path) : StatisticsReport.text(runner.system))
+        console.out(options.json ? StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram)
+                    : StatisticsReport.text(runner.system))
         return runner.failures.isEmpty ? 0 : 1
     }
 

@@ -57,14 +57,27 @@ public struct Core: Sendable {
 
     /// Charges `times` x the cost of `key`, filed under its category or `category`.
     @inlinable public mutating func charge(_ key: CostKey, times: UInt64 = 1, as category: CycleCategory? = nil) {
-        chargeCycles(costs[key] &* times, category ?? key.category)
+        let cycles = costs[key] &* times
+        note(.charge(key, cycles, category ?? key.category))
+        chargeCycles(cycles, category ?? key.category)
     }
     @usableFromInline mutating func chargeCycles(_ cycles: CycleCount, _ category: CycleCategory) {
         account.charge(cycles, to: category)
     }
 
     /// Moves the clock forward to `time`, filing the gap under `wait`.
-    public mutating func wait(until time: CycleCount) { account.wait(until: time) }
+    public mutating func wait(until time: CycleCount) {
+        if time > clock {
+            let gap = time - clock
+            note(.wait(gap))
+        }
+        account.wait(until: time)
+    }
+
+    /// Opens a span of this core's time (event logging only).
+    @inlinable public mutating func begin(_ span: Event.Span) { note(.begin(span)) }
+    /// Closes the innermost span opened with `begin`.
+    @inlinable public mutating func end(_ span: Event.Span) { note(.end(span)) }
 
     @inlinable public mutating func note(_ kind: @autoclosure () -> Event.Kind) {
         if log.isEnabled { log.record(id, clock, kind()) }
@@ -116,6 +129,8 @@ public struct Core: Sendable {
 
     mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
                        memory: inout PhysicalMemory) -> TranslationOutcome {
+        begin(.walk)
+        defer { end(.walk) }
         statistics.walks &+= 1
         var start = PageWalker.Start.root(cr3.pml4)
         if pagingStructureCachesEnabled {

@@ -13,6 +13,17 @@ public struct Event: Sendable {
 
     public enum TLBLevel: String, Sendable { case l1d, l1i, l2 }
 
+    /// A stretch of one core's time that encloses the charges made inside it
+    /// (spans nest: an access holds its walks and faults, a fault its handler's steps).
+    public enum Span: String, Sendable {
+        case access, walk
+        case pageFault = "page fault"
+        case syscall, contextSwitch = "context switch", tick
+        case shootdown
+        case ipiHandler = "IPI handler"
+        case deferredInvalidation = "deferred invalidation"
+    }
+
     public enum Kind: Sendable {
         case access(AccessKind, VirtualAddress)
         case tlbHit(TLBLevel, VirtualAddress)
@@ -30,6 +41,12 @@ public struct Event: Sendable {
         case accessDone(AccessKind, VirtualAddress, PhysicalAddress, UInt64)
         /// A step of the emulated kernel (named by the kernel).
         case kernel(StaticString, VirtualAddress, UInt64)
+        /// A charge of `cycles` under `category`, stamped with the clock before it.
+        case charge(CostKey, CycleCount, CycleCategory)
+        /// The clock jumped forward to meet another core (stamped before the jump).
+        case wait(CycleCount)
+        case begin(Span)
+        case end(Span)
     }
 }
 

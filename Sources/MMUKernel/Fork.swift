@@ -9,6 +9,8 @@ extension System {
     /// (Linux's `dup_mmap` → `flush_tlb_mm`). Returns the child, which runs nowhere.
     public mutating func fork(core: CoreID) -> ProcessID? {
         let c = core.rawValue
+        machine.cores[c].begin(.syscall)
+        defer { machine.cores[c].end(.syscall) }
         machine.cores[c].charge(.syscall)
         machine.cores[c].note(.kernel("syscall fork", VirtualAddress(0), 0))
         guard let parent = current[c] else { return nil }

@@ -29,6 +29,8 @@ extension System {
     @discardableResult
     public mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions) -> Bool {
         let c = core.rawValue
+        machine.cores[c].begin(.syscall)
+        defer { machine.cores[c].end(.syscall) }
         machine.cores[c].charge(.syscall)
         machine.cores[c].note(.kernel("syscall map", address, pages))
         guard let process = current[c] else { return false }
@@ -43,6 +45,8 @@ extension System {
     /// then frees the frames (Linux's `tlb_finish_mmu`).
     public mutating func unmap(core: CoreID, _ address: VirtualAddress, pages: UInt64) {
         let c = core.rawValue
+        machine.cores[c].begin(.syscall)
+        defer { machine.cores[c].end(.syscall) }
         machine.cores[c].charge(.syscall)
         machine.cores[c].note(.kernel("syscall unmap", address, pages))
         guard let process = current[c] else { return }
@@ -115,6 +119,8 @@ extension System {
     /// PTE write each), a COW-marked one stays read-only; narrowing shoots down.
     public mutating func protect(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions) {
         let c = core.rawValue
+        machine.cores[c].begin(.syscall)
+        defer { machine.cores[c].end(.syscall) }
         machine.cores[c].charge(.syscall)
         machine.cores[c].note(.kernel("syscall protect", address, pages))
         guard let process = current[c] else { return }
@@ -151,6 +157,8 @@ extension System {
     /// `exit`: `cost.syscall`, then the process goes away everywhere.
     public mutating func exit(core: CoreID) {
         let c = core.rawValue
+        machine.cores[c].begin(.syscall)
+        defer { machine.cores[c].end(.syscall) }
         machine.cores[c].charge(.syscall)
         machine.cores[c].note(.kernel("syscall exit", VirtualAddress(0), 0))
         guard let process = current[c] else { return }

@@ -15,6 +15,8 @@ extension System {
     /// `handle_mm_fault` → `do_anonymous_page` / `do_wp_page`).
     mutating func handlePageFault(core: CoreID, _ code: PageFaultErrorCode, cr2: VirtualAddress) -> FaultOutcome {
         let c = core.rawValue
+        machine.cores[c].begin(.pageFault)
+        defer { machine.cores[c].end(.pageFault) }
         machine.cores[c].statistics.pageFaults &+= 1
         machine.cores[c].charge(.faultEntry)
         machine.cores[c].charge(.kernelFault)

@@ -85,7 +85,11 @@ extension System {
         let i = initiator.rawValue
         machine.cores[i].statistics.shootdowns &+= 1
         let start = machine.cores[i].clock
-        defer { machine.cores[i].statistics.shootdownInitiatorCycles &+= machine.cores[i].clock - start }
+        machine.cores[i].begin(.shootdown)
+        defer {
+            machine.cores[i].end(.shootdown)
+            machine.cores[i].statistics.shootdownInitiatorCycles &+= machine.cores[i].clock - start
+        }
         var strategy = configuration.shootdown
         if strategy == .deferred && reason != .unmap { strategy = .ipi }
         switch strategy {
@@ -128,8 +132,10 @@ extension System {
             machine.cores[t].wait(until: arrival)
             machine.cores[t].note(.kernel("IPI taken", VirtualAddress(0), UInt64(i)))
             let taken = machine.cores[t].clock
+            machine.cores[t].begin(.ipiHandler)
             machine.cores[t].charge(.ipiHandler)
             invalidate(span, of: process, on: target, as: .shootdown)
+            machine.cores[t].end(.ipiHandler)
             machine.cores[t].statistics.shootdownTargetCycles &+= machine.cores[t].clock - taken
             lastAck = max(lastAck, machine.cores[t].clock &+ latency)
             machine.cores[t].note(.kernel("ack sent", VirtualAddress(0), UInt64(i)))
@@ -186,7 +192,9 @@ extension System {
         for item in queue {
             if isAlive(item.process) && processes[item.process.rawValue].pcid == item.pcid {
                 let start = machine.cores[core.rawValue].clock
+                machine.cores[core.rawValue].begin(.deferredInvalidation)
                 invalidate(item.span, of: item.process, on: core, as: .shootdown)
+                machine.cores[core.rawValue].end(.deferredInvalidation)
                 machine.cores[core.rawValue].statistics.shootdownTargetCycles &+= machine.cores[core.rawValue].clock - start
             }
             completeDeferred(batch: item.batch)

@@ -90,6 +90,8 @@ public struct System: Sendable {
     /// included). Deferred invalidations queued for the core are done here.
     public mutating func contextSwitch(core: CoreID, to process: ProcessID?) {
         let c = core.rawValue
+        machine.cores[c].begin(.contextSwitch)
+        defer { machine.cores[c].end(.contextSwitch) }
         machine.cores[c].charge(.contextSwitch)
         machine.cores[c].statistics.switches &+= 1
         machine.cores[c].note(.kernel("switch", VirtualAddress(0), UInt64(process?.rawValue ?? -1 & 0xFFFF)))
@@ -111,7 +113,8 @@ public struct System: Sendable {
 
     /// `tick CORE`: a timer interrupt; deferred invalidations are done here.
     public mutating func tick(core: CoreID) {
-        machine.cores[core.rawValue].note(.kernel("tick", VirtualAddress(0), 0))
+        machine.cores[core.rawValue].begin(.tick)
+        defer { machine.cores[core.rawValue].end(.tick) }
         runDeferredInvalidations(core: core)
     }
 
@@ -122,6 +125,8 @@ public struct System: Sendable {
     public mutating func access(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64 = 0) -> AccessResult {
         let c = core.rawValue
         guard current[c] != nil else { return .idle }
+        machine.cores[c].begin(.access)
+        defer { machine.cores[c].end(.access) }
         machine.cores[c].note(.access(kind, address))
         let width: UInt64 = kind == .fetch ? 1 : 8
         let lastByte = VirtualAddress(address.rawValue &+ (width - 1))
@@ -179,6 +184,8 @@ public struct System: Sendable {
     public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
         let c = core.rawValue
         guard current[c] != nil else { return .idle }
+        machine.cores[c].begin(.access)
+        defer { machine.cores[c].end(.access) }
         machine.cores[c].note(.access(kind, address))
         let last = VirtualAddress(address.rawValue &+ (max(bytes, 1) - 1))
         guard address.isCanonical, last.isCanonical, last.rawValue >= address.rawValue else {
@@ -234,6 +241,8 @@ public struct System: Sendable {
     mutating func generalProtection(core: CoreID, _ address: VirtualAddress) {
         let c = core.rawValue
         machine.cores[c].note(.generalProtection(address))
+        machine.cores[c].begin(.pageFault)
+        defer { machine.cores[c].end(.pageFault) }
         machine.cores[c].charge(.faultEntry)
         machine.cores[c].charge(.kernelFault)
         machine.cores[c].statistics.segmentationFaults &+= 1

@@ -15,23 +15,42 @@ public enum StatisticsReport {
         return out
     }
 
-    /// One JSON object: `{"trace": ..., "configuration": {...}, "statistics": {...}}`,
-    /// keys in the order of the text report (docs/trace-format.md gives the schema).
-    public static func json(_ system: System, trace: String) -> String {
-        var out = "{\n  \"trace\": \(jsonString(trace)),\n  \"configuration\": {\n"
-        let keys = Configuration.keys
-        for (i, key) in keys.enumerated() {
+    /// The JSON report's schema name; it changes only if a key changes meaning.
+    public static let schema = "mmusim-report-1"
+
+    /// One JSON object (docs/trace-format.md gives the schema): `schema`,
+    /// `trace`, `configuration`, `totals`, `cores`, `cycles_by_category`,
+    /// `histogram`, and `statistics` (every name of the text report, flat).
+    public static func json(_ system: System, trace: String, format: String = "mmt",
+                            histogram: AccessHistogram = AccessHistogram(), extra: [(String, UInt64)] = []) -> String {
+        func object(_ pairs: [(String, String)], indent: String) -> String {
+            guard !pairs.isEmpty else { return "{}" }
+            return "{\n" + pairs.map { "\(indent)  \(jsonString($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
+        }
+        let configuration = Configuration.keys.map { key -> (String, String) in
             let value = system.configuration.value(of: key) ?? ""
-            let rendered = UInt64(value) != nil ? value : jsonString(value)
-            out += "    \(jsonString(key)): \(rendered)" + (i + 1 < keys.count ? ",\n" : "\n")
+            return (key, UInt64(value) != nil ? value : jsonString(value))
         }
-        out += "  },\n  \"statistics\": {\n"
-        let names = system.statisticNames
-        for (i, name) in names.enumerated() {
-            out += "    \(jsonString(name)): \(system.statistic(name) ?? 0)" + (i + 1 < names.count ? ",\n" : "\n")
+        let totals = (System.coreStatisticNames + System.frameStatisticNames).map { ($0, String(system.statistic($0) ?? 0)) }
+            + extra.map { ($0.0, String($0.1)) }
+        let cores = (0..<system.coreCount).map { c in
+            object([("core", String(c))] + System.coreStatisticNames.map { ($0, String(system.statistic("core\(c).\($0)") ?? 0)) },
+                   indent: "    ")
         }
-        out += "  }\n}\n"
-        return out
+        let categories = CycleCategory.allCases.map { ($0.description, String(system.statistic("cycles.\($0)") ?? 0)) }
+        let buckets = histogram.buckets.map { "{\"low\": \($0.low), \"high\": \($0.high), \"accesses\": \($0.count)}" }
+        let flat = system.statisticNames.map { ($0, String(system.statistic($0) ?? 0)) }
+        return object([
+            ("schema", jsonString(schema)),
+            ("trace", jsonString(trace)),
+            ("format", jsonString(format)),
+            ("configuration", object(configuration, indent: "  ")),
+            ("totals", object(totals, indent: "  ")),
+            ("cores", "[\n    " + cores.joined(separator: ",\n    ") + "\n  ]"),
+            ("cycles_by_category", object(categories, indent: "  ")),
+            ("histogram", "[" + buckets.joined(separator: ", ") + "]"),
+            ("statistics", object(flat, indent: "  ")),
+        ], indent: "") + "\n"
     }
 
     /// A JSON string literal.
@@ -83,6 +102,10 @@ public enum EventFormatter {
         case .accessDone(let kind, let va, let pa, let value): return "access \(kind) \(va) done: PA \(pa) value \(hex(value))"
         case .kernel(let step, let va, let detail):
             return "kernel: \(step)" + (va.rawValue != 0 ? " \(va)" : "") + " [\(detail)]"
+        case .charge(let key, let cycles, let category): return "  +\(cycles) \(key) (\(category))"
+        case .wait(let cycles): return "  +\(cycles) wait"
+        case .begin(let span): return "begin \(span.rawValue)"
+        case .end(let span): return "end \(span.rawValue)"
         }
     }
 }

@@ -20,6 +20,10 @@ public struct TraceRunner {
     public private(set) var failures: [AssertionFailure] = []
     public private(set) var warnings: [TraceWarning] = []
     public private(set) var passed = 0
+    /// Cycles each access directive took on its core.
+    public private(set) var histogram = AccessHistogram()
+    /// Access directives run so far (the index `--timeline-range` counts in).
+    public private(set) var accessesRun: UInt64 = 0
     /// The kernel's process for each live PID (nil: killed, or never created
     /// because its parent was killed).
     var processes: [UInt64: ProcessID?] = [:]
@@ -33,9 +37,11 @@ public struct TraceRunner {
         running = [UInt64?](repeating: nil, count: trace.configuration.cores)
     }
 
-    /// Runs every directive; `events` receives each directive's events in order.
-    public mutating func run(events: ((TraceLine, [Event]) -> Void)? = nil) {
+    /// Runs every directive; `events` receives each directive's events in
+    /// order, with the number of access directives run before it.
+    public mutating func run(events: ((_ line: TraceLine, _ events: [Event], _ accessesBefore: UInt64) -> Void)? = nil) {
         for line in trace.lines {
+            let accessesBefore = accessesRun
             execute(line)
             if system.checksCoherence {
                 for violation in system.drainCoherenceViolations() {
@@ -43,7 +49,7 @@ public struct TraceRunner {
                 }
             }
             if let events {
-                events(line, drainEvents())
+                events(line, drainEvents(), accessesBefore)
             }
         }
     }
@@ -109,7 +115,10 @@ public struct TraceRunner {
                 }
                 return
             }
+            let before = system.machine.cores[core].clock
             let result = system.access(core: CoreID(core), kind, address, store: kind == .write ? (value ?? 0) : 0)
+            accessesRun += 1
+            if case .completed = result { histogram.record(system.machine.cores[core].clock - before) }
             guard kind == .read, let expected = value else { return }
             switch result {
             case .completed(let actual) where actual == expected:
