@@ -32,6 +32,8 @@ public struct Core: Sendable {
     public private(set) var account = CycleAccount()
     public var statistics = CoreStatistics()
     public var log: EventLog
+    /// Where page-table reads hit (used unless `cost.walk.ref` is set).
+    public var pageTableLines: PageTableLineCache
     public let costs: CostModel
     /// CR4.PCIDE: when off, every CR3 write flushes the non-global entries.
     public let pcidEnabled: Bool
@@ -46,6 +48,7 @@ public struct Core: Sendable {
         pdpteCache = PagingStructureCache(level: .pdpt, entries: geometry.pdpteCacheEntries)
         pdeCache = PagingStructureCache(level: .pd, entries: geometry.pdeCacheEntries)
         pagingStructureCachesEnabled = geometry.hasPagingStructureCaches
+        pageTableLines = PageTableLineCache(geometry: geometry)
         self.costs = costs
         self.pcidEnabled = pcidEnabled
         self.log = EventLog(enabled: logEvents)
@@ -150,7 +153,11 @@ public struct Core: Sendable {
         let walk = PageWalker.walk(address, kind, from: start, memory: &memory)
         statistics.walkRefs &+= UInt64(walk.references)
         for i in 0..<walk.references {
-            charge(.walkRef)
+            if costs.flatWalkReference {
+                charge(.walkRef)
+            } else if let step = walk.step(i) {
+                charge(pageTableLines.read(PageTableLineCache.line(step.table, step.index)).cost)
+            }
             if log.isEnabled, let step = walk.step(i) { note(.walkReference(step)) }
         }
         switch walk.outcome {
@@ -240,6 +247,12 @@ public struct Core: Sendable {
             note(.flush(nil))
             dropTranslations(pcid: nil)
         }
+    }
+
+    /// A store to a paging-structure entry by the kernel on this core brings
+    /// its line into this core's caches (its cost is `cost.pte.write`).
+    public mutating func storeToPageTable(_ frame: FrameNumber, _ index: UInt64) {
+        if !costs.flatWalkReference { pageTableLines.write(PageTableLineCache.line(frame, index)) }
     }
 
     /// Whether this core may still translate `address` under `pcid` without a

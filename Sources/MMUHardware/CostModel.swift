@@ -22,6 +22,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
     case access
     case tlbL1, tlbL2
     case walkPSC, walkRef, walkAD
+    case walkL1D, walkL2, walkLLC, walkDRAM
     case faultEntry, faultExit
     case kernelFault
     case frameAlloc, frameZero, frameCopy
@@ -42,6 +43,10 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .walkPSC: return "cost.walk.psc"
         case .walkRef: return "cost.walk.ref"
         case .walkAD: return "cost.walk.ad"
+        case .walkL1D: return "cost.walk.l1d"
+        case .walkL2: return "cost.walk.l2"
+        case .walkLLC: return "cost.walk.llc"
+        case .walkDRAM: return "cost.walk.dram"
         case .faultEntry: return "cost.fault.entry"
         case .faultExit: return "cost.fault.exit"
         case .kernelFault: return "cost.kernel.fault"
@@ -70,7 +75,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .access: return .access
         case .tlbL1, .tlbL2: return .tlb
-        case .walkPSC, .walkRef, .walkAD: return .walk
+        case .walkPSC, .walkRef, .walkAD, .walkL1D, .walkL2, .walkLLC, .walkDRAM: return .walk
         case .faultEntry, .faultExit: return .fault
         case .kernelFault, .frameAlloc, .pteWrite, .syscall, .forkPTE, .invlpg, .tlbFlush: return .kernel
         case .frameZero: return .zero
@@ -93,6 +98,10 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
 /// gives each its source and the issue that will replace them with cited presets.
 public struct CostModel: Hashable, Sendable {
     private var cycles: [CycleCount]
+    /// True once `cost.walk.ref` is set: every page-table reference then costs
+    /// exactly that (SPEC 6). Otherwise a reference costs what the level of the
+    /// page-table line cache it hits costs (`cost.walk.l1d` ... `cost.walk.dram`).
+    public private(set) var flatWalkReference = false
 
     public init() {
         cycles = CostKey.allCases.map(CostModel.defaultCycles)
@@ -104,7 +113,10 @@ public struct CostModel: Hashable, Sendable {
     }
 
     @usableFromInline func value(_ key: CostKey) -> CycleCount { cycles[key.rawValue] }
-    @usableFromInline mutating func setValue(_ key: CostKey, _ value: CycleCount) { cycles[key.rawValue] = value }
+    @usableFromInline mutating func setValue(_ key: CostKey, _ value: CycleCount) {
+        cycles[key.rawValue] = value
+        if key == .walkRef { flatWalkReference = true }
+    }
 
     /// The provisional default of each key (see docs/cost-model.md).
     public static func defaultCycles(_ key: CostKey) -> CycleCount {
@@ -114,6 +126,10 @@ public struct CostModel: Hashable, Sendable {
         case .tlbL2: return 9              // [TMA] Mem_STLB_Hit_Cost = 9 cycles on Skylake (ITLB-side STLB hit: 14)
         case .walkPSC: return 2            // [PCWatch13] STLB-miss walk with upper levels cached ~8 cycles over STLB hit, minus one cost.walk.ref
         case .walkRef: return 6            // [IntelOpt] PT read hitting L1D (4) + walker steps; 4 refs = 24 cycles (20-30); later issue models where PT reads hit
+        case .walkL1D: return 5            // [IntelOpt] L1D load-to-use 4-5 cycles; one walker step
+        case .walkL2: return 14            // [IntelOpt] Skylake L2 hit 14 cycles
+        case .walkLLC: return 50           // [IntelOpt] Skylake L3 hit ~40-70 cycles depending on slice distance
+        case .walkDRAM: return 250         // [IntelOpt] ~80 ns loaded DRAM latency at 3 GHz
         case .walkAD: return 25            // [TMA][Perfmon] A/D set by microcode assist: Avg_Assist_Cost 100 issue slots / 4-wide = 25 cycles
         case .faultEntry: return 770       // [Shan19][DF25] #PF delivery 440-461 cycles (~450) + kernel entry state save ~320
         case .faultExit: return 320        // [DF25][Shan19] state restore ~60 + IRET 255-270 (~260)

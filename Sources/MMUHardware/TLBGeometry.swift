@@ -9,6 +9,11 @@ public struct TLBGeometry: Hashable, Sendable {
     public var pml4eCacheEntries = 2    // [Bhattacharjee13] Intel PML4E cache, 2 entries (sizes not published by Intel; see doc)
     public var pdpteCacheEntries = 4    // [Bhattacharjee13] Intel PDPTE cache, 4 entries (not verified in this pass; see doc)
     public var pdeCacheEntries = 32     // [Bhattacharjee13] Intel PDE cache, 32 entries (not verified in this pass; see doc)
+    /// Page-table lines the walker finds in each cache level (the share of
+    /// L1D, L2 and LLC that page-table lines hold; see docs/cost-model.md).
+    public var pageTableLinesL1D = 64
+    public var pageTableLinesL2 = 2048
+    public var pageTableLinesLLC = 16384
     public init() {}
 
     /// Whether any paging-structure cache is enabled (then every walk pays `cost.walk.psc`).

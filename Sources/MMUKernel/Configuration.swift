@@ -55,6 +55,8 @@ public struct Configuration: Hashable, Sendable {
         public static let frames = 16...(1 << 26)
         public static let tlbEntries = 0...65_536
         public static let pscEntries = 0...4096
+        /// Page-table lines per cache level (4 MiB of lines at most per level).
+        public static let pageTableLines = 0...65_536
         public static let flushCeiling: ClosedRange<UInt64> = 0...(1 << 20)
         public static let cost: ClosedRange<UInt64> = 0...1_000_000_000
     }
@@ -63,7 +65,8 @@ public struct Configuration: Hashable, Sendable {
     public static var keys: [String] {
         ["cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling",
          "tlb.l1d.entries", "tlb.l1d.ways", "tlb.l1i.entries", "tlb.l1i.ways",
-         "tlb.l2.entries", "tlb.l2.ways", "psc.pml4e", "psc.pdpte", "psc.pde"]
+         "tlb.l2.entries", "tlb.l2.ways", "psc.pml4e", "psc.pdpte", "psc.pde",
+         "ptcache.l1d.lines", "ptcache.l2.lines", "ptcache.llc.lines"]
             + CostKey.allCases.map(\.name)
     }
 
@@ -86,6 +89,9 @@ public struct Configuration: Hashable, Sendable {
         case "psc.pml4e": geometry.pml4eCacheEntries = try Self.integer(value, in: Limits.pscEntries, key)
         case "psc.pdpte": geometry.pdpteCacheEntries = try Self.integer(value, in: Limits.pscEntries, key)
         case "psc.pde": geometry.pdeCacheEntries = try Self.integer(value, in: Limits.pscEntries, key)
+        case "ptcache.l1d.lines": geometry.pageTableLinesL1D = try Self.integer(value, in: Limits.pageTableLines, key)
+        case "ptcache.l2.lines": geometry.pageTableLinesL2 = try Self.integer(value, in: Limits.pageTableLines, key)
+        case "ptcache.llc.lines": geometry.pageTableLinesLLC = try Self.integer(value, in: Limits.pageTableLines, key)
         default:
             guard let cost = CostKey(name: key) else {
                 throw ConfigurationError("unknown configuration key '\(key)'", part: .key)
@@ -123,6 +129,10 @@ public struct Configuration: Hashable, Sendable {
         case "psc.pml4e": return String(geometry.pml4eCacheEntries)
         case "psc.pdpte": return String(geometry.pdpteCacheEntries)
         case "psc.pde": return String(geometry.pdeCacheEntries)
+        case "ptcache.l1d.lines": return String(geometry.pageTableLinesL1D)
+        case "ptcache.l2.lines": return String(geometry.pageTableLinesL2)
+        case "ptcache.llc.lines": return String(geometry.pageTableLinesLLC)
+        case "cost.walk.ref" where !costs.flatWalkReference: return "model"
         default: return CostKey(name: key).map { String(costs[$0]) }
         }
     }

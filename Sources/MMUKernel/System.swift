@@ -311,6 +311,7 @@ public struct System: Sendable {
     mutating func writeEntry(_ table: FrameNumber, _ index: UInt64, _ entry: PageTableEntry, core: CoreID, _ address: VirtualAddress) {
         machine.cores[core.rawValue].charge(.pteWrite)
         machine.cores[core.rawValue].note(.kernel("pte write", address, entry.rawValue))
+        machine.cores[core.rawValue].storeToPageTable(table, index)
         machine.memory.writeEntry(table, index, entry)
     }
 

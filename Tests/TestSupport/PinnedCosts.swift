@@ -13,6 +13,10 @@ public enum Pinned {
         case .walkPSC: return 3
         case .walkRef: return 50
         case .walkAD: return 7
+        case .walkL1D: return 4
+        case .walkL2: return 12
+        case .walkLLC: return 40
+        case .walkDRAM: return 200
         case .faultEntry: return 100
         case .faultExit: return 90
         case .kernelFault: return 400

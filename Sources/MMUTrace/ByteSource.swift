@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a `ByteSource` could not hand out bytes.
+public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Reason: Hashable, Sendable {
+        /// open(2) or fstat(2) failed.
+        case cannotOpen
+        /// read(2) failed.
+        case cannotRead
+        /// A line ran past `ByteSource.maximumLineLength` bytes.
+        case lineTooLong
+    }
+    /// The path as the user gave it (`-` for standard input).
+    public var path: String
+    public var reason: Reason
+    /// What went wrong, in words (strerror(3) for a system call).
+    public var message: String
+
+    public init(path: String, reason: Reason, message: String) {
+        self.path = path
+        self.reason = reason
+        self.message = message
+    }
+
+    /// `path: message`.
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Bytes from a file or standard input, read with read(2) into one fixed
+/// buffer: memory stays constant however long the trace is, and a pipe
+/// (`valgrind ... --log-file=/dev/stdout | mmusim run -`) works as well as a file.
+///
+/// Lines and fixed-size records are handed to a closure as a view into the
+/// buffer, valid only during the call, so the reading loop does not allocate.
+/// A `final class` because it owns a file descriptor (closed on deinit).
+public final class ByteSource {
+    /// Longest line accepted, without its `\n` (a longer one is an error, not a
+    /// host-memory hazard; the same limit as `MMTReader`).
+    public static let maximumLineLength = MMTReader.maximumLineLength
+    /// Bytes read from the descriptor at a time.
+    public static let bufferSize = 1 << 16
+
+    /// The path as given; `-` is standard input.
+    public let path: String
+    /// The size of a regular file; nil for a pipe, terminal or other stream.
+    public let totalBytes: UInt64?
+    /// Bytes handed out so far (lines with their `\n`, records).
+    public private(set) var bytesRead: UInt64 = 0
+
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    /// Unconsumed bytes are `buffer[start..<end]`.
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    /// read(2) has returned 0: no more bytes will come.
+    private var reachedEnd = false
+
+    /// Opens `path` for reading; `-` is standard input (not closed on deinit).
+    public init(path: String) throws(ByteSourceError) {
+        self.path = path
+        if path == "-" {
+            descriptor = 0
+            ownsDescriptor = false
+        } else {
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else {
+                throw ByteSourceError(path: path, reason: .cannotOpen, message: "cannot open: \(Self.systemError())")
+            }
+            descriptor = fd
+            ownsDescriptor = true
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let message = "cannot open: \(Self.systemError())"
+            if ownsDescriptor { close(descriptor) }
+            throw ByteSourceError(path: path, reason: .cannotOpen, message: message)
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            totalBytes = UInt64(info.st_size)
+        case S_IFDIR:
+            if ownsDescriptor { close(descriptor) }
+            throw ByteSourceError(path: path, reason: .cannotOpen, message: "cannot open: \(String(cString: strerror(EISDIR)))")
+        default:
+            totalBytes = nil
+        }
+        buffer = [UInt8](repeating: 0, count: Self.bufferSize)
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    static func systemError() -> String { String(cString: strerror(errno)) }
+
+    /// Whether every byte has been handed out.
+    public var isAtEnd: Bool {
+        get throws(ByteSourceError) {
+            if start == end { try fill(atLeast: 1) }
+            return start == end
+        }
+    }
+
+    /// Reads until at least `count` bytes are buffered or the input ends,
+    /// first moving the unconsumed bytes to the front of the buffer.
+    /// `count` must not exceed `bufferSize`.
+    private func fill(atLeast count: Int) throws(ByteSourceError) {
+        guard end - start < count, !reachedEnd else { return }
+        if start > 0 {
+            let pending = end - start
+            if pending > 0 {
+                buffer.withUnsafeMutableBytes { bytes in
+                    let base = bytes.baseAddress!
+                    _ = memmove(base, base + start, pending)
+                }
+            }
+            start = 0
+            end = pending
+        }
+        while end - start < count {
+            let received = buffer.withUnsafeMutableBytes { bytes in
+                read(descriptor, bytes.baseAddress! + end, bytes.count - end)
+            }
+            if received > 0 {
+                end += received
+            } else if received == 0 {
+                reachedEnd = true
+                return
+            } else if errno != EINTR {
+                throw ByteSourceError(path: path, reason: .cannotRead, message: "cannot read: \(Self.systemError())")
+            }
+        }
+    }
+
+    /// Calls `body` with the next line, without its `\n` (a last line without
+    /// one counts too), and returns its result; nil at the end of the input.
+    /// The view is valid only during the call.
+    public func withNextLine<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(ByteSourceError) -> Result? {
+        var scanned = 0
+        while true {
+            let newline: Int? = buffer.withUnsafeBufferPointer { bytes in
+                var i = start + scanned
+                while i < end {
+                    if bytes[i] == UInt8(ascii: "\n") { return i }
+                    i &+= 1
+                }
+                return nil
+            }
+            if let newline {
+                guard newline - start <= Self.maximumLineLength else { throw lineTooLong() }
+                let lineStart = start
+                start = newline + 1
+                bytesRead &+= UInt64(newline + 1 - lineStart)
+                return buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[lineStart..<newline])) }
+            }
+            scanned = end - start
+            guard scanned <= Self.maximumLineLength else { throw lineTooLong() }
+            if reachedEnd {
+                guard scanned > 0 else { return nil }
+                let lineStart = start
+                start = end
+                bytesRead &+= UInt64(scanned)
+                return buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[lineStart..<end])) }
+            }
+            // Room for the longest line plus its `\n`: after moving the pending
+            // bytes to the front, the buffer always has space to read into.
+            try fill(atLeast: scanned + 1)
+        }
+    }
+
+    private func lineTooLong() -> ByteSourceError {
+        ByteSourceError(path: path, reason: .lineTooLong, message: "line longer than \(Self.maximumLineLength) characters")
+    }
+
+    /// Calls `body` with the next `count` bytes, or with fewer when the input
+    /// ends first (none at the end), and consumes them. `count` is at most
+    /// `bufferSize`. The view is valid only during the call.
+    public func withNextBytes<Result>(_ count: Int, _ body: (UnsafeRawBufferPointer) -> Result) throws(ByteSourceError) -> Result {
+        precondition(count >= 0 && count <= Self.bufferSize, "record larger than the read buffer")
+        try fill(atLeast: count)
+        let taken = min(count, end - start)
+        let first = start
+        start += taken
+        bytesRead &+= UInt64(taken)
+        return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[first..<(first + taken)])) }
+    }
+
+    /// Up to `count` bytes from the current position, without consuming them
+    /// (to detect a format, also on a pipe that cannot be reopened).
+    public func peek(upTo count: Int) throws(ByteSourceError) -> [UInt8] {
+        let count = min(count, Self.bufferSize)
+        try fill(atLeast: count)
+        return Array(buffer[start..<min(end, start + count)])
+    }
+}

@@ -1,0 +1,128 @@
+import MMUHardware
+
+/// Reads a ChampSim trace: a stream of 64-byte `input_instr` records, as
+/// ChampSim's Pin tracer writes them, little-endian, no header:
+///
+/// | offset | field |
+/// | --- | --- |
+/// | 0 | `ip`, u64 |
+/// | 8 | `is_branch`, u8 |
+/// | 9 | `branch_taken`, u8 |
+/// | 10 | `destination_registers[2]`, u8 each |
+/// | 12 | `source_registers[4]`, u8 each |
+/// | 16 | `destination_memory[2]`, u64 each |
+/// | 32 | `source_memory[4]`, u64 each |
+///
+/// Each record yields, in this order: a fetch of `ip`, a load for each
+/// non-zero `source_memory` (in index order), then a store for each non-zero
+/// `destination_memory` (in index order); a zero operand is an unused slot.
+/// Branch and register fields are ignored.
+///
+/// The record carries no access sizes, so we choose them: a fetch is 1 byte
+/// (as a `.mmt` `x`: it looks up the page of the instruction's first byte)
+/// and each load or store is 8 bytes (as a `.mmt` `r`/`w`, and ChampSim's own
+/// cache model, which treats each operand as one access at its address). An
+/// 8-byte operand that crosses a page translates both pages.
+///
+/// ChampSim traces are usually distributed xz-compressed; decompress on the
+/// way in: `xz -dc t.champsimtrace.xz | mmusim run --format champsim -`.
+/// A truncated last record (1 to 63 bytes) stops the trace with a
+/// `TraceError` whose line is the record number (1-based) and whose message
+/// gives the record's byte offset.
+public struct ChampSimReader: MemoryTraceReader {
+    /// Bytes in one `input_instr` record.
+    public static let recordSize = 64
+    /// Bytes a fetch touches.
+    public static let fetchBytes: UInt64 = 1
+    /// Bytes a load or store touches.
+    public static let operandBytes: UInt64 = 8
+
+    /// The name errors give (the path; `<stdin>` for `-`).
+    public let file: String
+    let source: ByteSource
+    /// Records read so far.
+    public private(set) var records: UInt64 = 0
+    /// A binary trace has no lines to skip.
+    public var skippedLines: UInt64 { 0 }
+    public var bytesRead: UInt64 { source.bytesRead }
+
+    /// The current record's accesses, and the next one to hand out: 0 is the
+    /// fetch, 1...4 the source operands, 5...6 the destinations; 7 is done.
+    var record = Record()
+    var step = Record.steps
+
+    struct Record {
+        static let steps = 7
+        var ip: UInt64 = 0
+        var source: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var destination: (UInt64, UInt64) = (0, 0)
+
+        /// The operand address at `step` (1...6); 0 when unused.
+        @inline(__always) func operand(_ step: Int) -> UInt64 {
+            switch step {
+            case 1: return source.0
+            case 2: return source.1
+            case 3: return source.2
+            case 4: return source.3
+            case 5: return destination.0
+            default: return destination.1
+            }
+        }
+    }
+
+    /// A reader over `source`; errors name `file` (default: the source's path).
+    public init(source: ByteSource, file: String? = nil) {
+        self.source = source
+        self.file = file ?? (source.path == "-" ? "<stdin>" : source.path)
+    }
+
+    /// Opens `path` (`-`: standard input).
+    public init(path: String) throws(ByteSourceError) {
+        self.init(source: try ByteSource(path: path))
+    }
+
+    public mutating func next() throws(TraceError) -> MemoryAccess? {
+        while true {
+            if step >= Record.steps {
+                guard try readRecord() else { return nil }
+                step = 1
+                return MemoryAccess(kind: .fetch, address: VirtualAddress(record.ip), bytes: Self.fetchBytes)
+            }
+            let current = step
+            step &+= 1
+            let address = record.operand(current)
+            if address != 0 {
+                return MemoryAccess(kind: current <= 4 ? .read : .write, address: VirtualAddress(address), bytes: Self.operandBytes)
+            }
+        }
+    }
+
+    /// Reads the next record into `record`; false at the end of the trace.
+    mutating func readRecord() throws(TraceError) -> Bool {
+        let offset = source.bytesRead
+        let decoded: Record?
+        let count: Int
+        do throws(ByteSourceError) {
+            (decoded, count) = try source.withNextBytes(Self.recordSize) { bytes in
+                guard bytes.count == Self.recordSize else { return (nil, bytes.count) }
+                @inline(__always) func u64(_ at: Int) -> UInt64 {
+                    UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                }
+                return (Record(ip: u64(0), source: (u64(32), u64(40), u64(48), u64(56)),
+                               destination: (u64(16), u64(24))), bytes.count)
+            }
+        } catch {
+            throw TraceError(file: file, line: Int(records) + 1, column: 1, message: "record \(records + 1): \(error.message)")
+        }
+        guard let decoded else {
+            guard count == 0 else {
+                throw TraceError(file: file, line: Int(records) + 1, column: 1,
+                                 message: "record \(records + 1) at byte offset \(offset) is truncated: \(count) of \(Self.recordSize) bytes")
+            }
+            return false
+        }
+        record = decoded
+        records &+= 1
+        return true
+    }
+}

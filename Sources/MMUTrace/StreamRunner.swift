@@ -1,0 +1,86 @@
+import MMUHardware
+import MMUKernel
+
+/// Runs a streamed memory trace (Lackey, ChampSim) on a fresh system, one
+/// record at a time, in constant memory (SPEC section 4).
+///
+/// The traced program is one process on core 0. Set-up, as a `.mmt` trace
+/// would write it: `process 1`, `switch 0 1` (one `cost.switch`), and one
+/// `map` (one `cost.syscall`) of the whole user address space,
+/// `0x1000 ..< 0x800000000000`, `rwx`: every page the program touches gets a
+/// frame on demand, on its first touch, as Linux's anonymous memory does.
+/// Page 0 (`0x0 ..< 0x1000`) stays unmapped, so a NULL access is a SIGSEGV as
+/// on Linux (`vm.mmap_min_addr`); so is any address above the user half
+/// (Valgrind may show the kernel's vsyscall page at `0xffffffffff600000`), and
+/// a non-canonical one is a #GP, also SIGSEGV. The first touch of a page is a
+/// read or fetch (the shared zero page, `faults.zero_page`, when `zero_page`
+/// is on) or a write (`faults.demand_zero`); a later write to a zero-page
+/// mapping breaks it (`faults.demand_zero` again).
+public struct StreamRunner {
+    /// The first mapped address: page 0 stays unmapped.
+    public static let firstMappedAddress = VirtualAddress(0x1000)
+    /// The end of the user half of the 48-bit address space.
+    public static let endOfUserSpace = VirtualAddress(0x8000_0000_0000)
+    /// `progress` is called each time this many more records have run.
+    public static let progressInterval: UInt64 = 1 << 20
+
+    public private(set) var system: System
+    /// The traced program.
+    public let process: ProcessID
+    /// Cycles each record took on core 0 (SIGSEGV'd records included; records
+    /// skipped after an OOM kill are not).
+    public private(set) var histogram = AccessHistogram()
+    /// Records read and run (skipped ones included).
+    public private(set) var records: UInt64 = 0
+    /// Records that did nothing because the process had been killed for want
+    /// of frames (SPEC 2: the run goes on; here there is nothing left to run).
+    public private(set) var skippedRecords: UInt64 = 0
+    /// Coherence violations (with `checkCoherence`), with the record that caused each.
+    public private(set) var coherenceViolations: [(record: UInt64, violation: CoherenceViolation)] = []
+
+    /// A system for `configuration` with the traced process running on core 0
+    /// and its address space mapped (see the type's documentation).
+    public init(configuration: Configuration, logEvents: Bool = false, checkCoherence: Bool = false) {
+        system = System(configuration: configuration, logEvents: logEvents)
+        system.checksCoherence = checkCoherence
+        process = system.createProcess()
+        system.contextSwitch(core: CoreID(0), to: process)
+        let pages = (Self.endOfUserSpace.rawValue - Self.firstMappedAddress.rawValue) >> Paging.pageShift
+        system.map(core: CoreID(0), Self.firstMappedAddress, pages: pages, [.read, .write, .execute])
+    }
+
+    /// Runs every record `reader` hands out, calling `progress` with the
+    /// records run and the bytes read every `progressInterval` records. On a
+    /// bad record it stops and rethrows; `system`, `histogram` and `records`
+    /// then hold the run up to the record before it.
+    public mutating func run<R: MemoryTraceReader>(_ reader: inout R,
+                                                   progress: ((_ records: UInt64, _ bytes: UInt64) -> Void)? = nil) throws(TraceError) {
+        let core = CoreID(0)
+        while let access = try reader.next() {
+            records &+= 1
+            let before = system.machine.cores[0].clock
+            switch system.touch(core: core, access.kind, access.address, bytes: access.bytes) {
+            case .idle:
+                skippedRecords &+= 1
+            case .completed, .segmentationFault, .killed:
+                histogram.record(system.machine.cores[0].clock &- before)
+            }
+            if system.checksCoherence {
+                for violation in system.drainCoherenceViolations() {
+                    coherenceViolations.append((records, violation))
+                }
+            }
+            if records & (Self.progressInterval - 1) == 0, let progress {
+                progress(records, reader.bytesRead)
+            }
+        }
+    }
+
+    /// The events every core recorded since the last drain (with `logEvents`),
+    /// in order. Drain regularly: the log grows with the trace.
+    public mutating func drainEvents() -> [Event] {
+        var all: [Event] = []
+        for c in 0..<system.coreCount { all += system.machine.cores[c].log.drain() }
+        return all
+    }
+}
