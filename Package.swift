@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),
         .testTarget(name: "MMUKernelTests", dependencies: ["MMUKernel", "MMUHardware", "TestSupport"]),
         .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport"]),
-        .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUTrace"]),
+        .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUTrace", "MMUKernel"]),
     ],
     swiftLanguageModes: [.v6]
 )

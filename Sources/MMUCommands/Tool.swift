@@ -11,6 +11,8 @@ public enum Tool {
            mmusim compare (TRACE | --scenario NAME [--rounds N]) [--shootdown S1,S2,...]
                           [--sweep KEY=V1,V2,...] [--set KEY=VALUE]... [--csv]
            mmusim scenario NAME --cores N [--rounds N]
+           mmusim cpus          list the --cpu presets
+           mmusim config [--cpu NAME] [--config FILE]   print a configuration as KEY = VALUE lines
            mmusim keys          list configuration keys and their defaults
            mmusim help
 
@@ -33,6 +35,10 @@ public enum Tool {
             round all write a page and core 0 unmaps it); compare --scenario
             generates it per variant, so --sweep cores=... works.
 
+    Every command that runs traces takes --cpu NAME (a preset: geometry and costs
+    of a real microarchitecture) and --config FILE (KEY = VALUE lines). Settings
+    apply in this order: defaults, --cpu, --config, the trace's set lines, --set.
+
     exit status: 0 all well, 1 an assertion failed, 2 bad input (trace, option, file).
 
     """
@@ -50,6 +56,8 @@ public enum Tool {
         case "compare": return compare(rest, console)
         case "scenario": return scenario(rest, console)
         case "keys": return keys(console)
+        case "cpus": return cpus(console)
+        case "config": return config(rest, console)
         case "help", "--help", "-h":
             console.out(usage)
             return 0
@@ -74,6 +82,10 @@ public enum Tool {
         var cores: Int? = nil
         var timeline: String? = nil
         var timelineRange: Range<UInt64> = 0..<UInt64.max
+        /// Defaults, then --cpu, then --config (the trace's set lines and --set come after).
+        var base = Configuration()
+        var cpu: String? = nil
+        var configFile: String? = nil
     }
 
     static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
@@ -87,6 +99,13 @@ public enum Tool {
             case "--events" where allowed.contains(argument): options.events = true
             case "--check-coherence": options.checkCoherence = true
             case "--csv" where allowed.contains(argument): options.csv = true
+            case "--cpu", "--config":
+                guard index < arguments.count else {
+                    console.err("mmusim: \(argument) needs a value\n")
+                    return nil
+                }
+                if argument == "--cpu" { options.cpu = arguments[index] } else { options.configFile = arguments[index] }
+                index += 1
             case "--timeline", "--timeline-range":
                 guard allowed.contains(argument), index < arguments.count else {
                     console.err(allowed.contains(argument) ? "mmusim: \(argument) needs a value\n" : "mmusim: unknown option '\(argument)'\n")
@@ -171,6 +190,32 @@ public enum Tool {
                 }
             }
         }
+        if let name = options.cpu {
+            guard let preset = CPUPreset.named(name) else {
+                console.err("mmusim: --cpu: unknown preset '\(name)' (\(CPUPreset.all.map(\.name).joined(separator: ", ")))\n")
+                return nil
+            }
+            do throws(ConfigurationError) {
+                options.base = try preset.apply(to: options.base)
+            } catch {
+                console.err("mmusim: --cpu \(name): \(error.message)\n")
+                return nil
+            }
+        }
+        if let path = options.configFile {
+            switch Files.read(path) {
+            case .success(let text):
+                do throws(TraceError) {
+                    try ConfigFileReader.apply(text, file: path, to: &options.base)
+                } catch {
+                    console.err("\(error)\n")
+                    return nil
+                }
+            case .failure(let problem):
+                console.err("mmusim: \(problem.description)\n")
+                return nil
+            }
+        }
         return options
     }
 
@@ -200,7 +245,7 @@ public enum Tool {
             return nil
         }
         do throws(TraceError) {
-            return try MMTReader(file: path, overrides: options.settings).read(text)
+            return try MMTReader(file: path, base: options.base, overrides: options.settings).read(text)
         } catch {
             console.err("\(error)\n")
             return nil
@@ -323,7 +368,7 @@ public enum Tool {
                     source = scenario.trace(cores: cores, rounds: options.rounds)
                 }
                 do throws(TraceError) {
-                    let trace = try MMTReader(file: name, overrides: settings).read(source)
+                    let trace = try MMTReader(file: name, base: options.base, overrides: settings).read(source)
                     comparison.add(label: label.isEmpty ? "as configured" : label.joined(separator: " "), trace: trace)
                 } catch {
                     console.err("\(error)\n")
@@ -342,6 +387,34 @@ public enum Tool {
             return 2
         }
         console.out(scenario.trace(cores: options.cores ?? 16, rounds: options.rounds))
+        return 0
+    }
+
+    static func cpus(_ console: Console) -> Int32 {
+        let width = CPUPreset.all.map(\.name.count).max() ?? 0
+        console.out(CPUPreset.all.map { $0.name + String(repeating: " ", count: width - $0.name.count + 2) + $0.summary }
+            .joined(separator: "\n") + "\n")
+        return 0
+    }
+
+    static func config(_ arguments: [String], _ console: Console) -> Int32 {
+        guard let options = parse(arguments, allowed: [], console) else { return 2 }
+        guard options.paths.isEmpty else {
+            console.err("mmusim config: takes only --cpu NAME, --config FILE and --set KEY=VALUE\n")
+            return 2
+        }
+        var configuration = options.base
+        for (key, value) in options.settings {
+            do throws(ConfigurationError) { try configuration.set(key, value) } catch {
+                console.err("mmusim: --set \(key)=\(value): \(error.message)\n")
+                return 2
+            }
+        }
+        var header = ["mmusim configuration: use with --config FILE (KEY = VALUE, # comments)"]
+        if let name = options.cpu, let preset = CPUPreset.named(name) {
+            header.append("preset \(preset.name): \(preset.summary); costs in cycles at \(preset.gigahertz) GHz; sources in docs/cost-model.md")
+        }
+        console.out(ConfigFileReader.render(configuration, header: header))
         return 0
     }
 

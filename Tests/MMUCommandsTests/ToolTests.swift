@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MMUCommands
+import MMUKernel
 
 /// Runs `mmusim ARGS` in-process and captures what it prints.
 private func mmusim(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
@@ -127,5 +128,40 @@ struct CompareCommandTests {
         #expect(result.status == 0)
         #expect(result.out.contains("set cores 3\n") && result.out.contains("switch 2 1\n") && result.out.contains("unmap 0 0x10001000 1\n"))
         #expect(mmusim(["scenario", "nosuch"]).status == 2)
+    }
+}
+
+@Suite("mmusim presets and configuration files")
+struct PresetCommandTests {
+    @Test("run works with every preset, and its costs reach the run", arguments: ["skylake", "icelake", "zen3", "zen4"])
+    func runWithPreset(_ name: String) throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["run", "--json", "--cpu", name, directory + "/a.mmt"])
+        #expect(result.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any]
+        let configuration = object?["configuration"] as? [String: Any]
+        let preset = try #require(CPUPreset.named(name))
+        let expected = preset.settings.first { $0.key == "tlb.l2.entries" }?.value
+        #expect((configuration?["tlb.l2.entries"] as? NSNumber)?.stringValue == expected)
+    }
+
+    @Test("config prints a file that --config reads back to the same run")
+    func configRoundTrip() throws {
+        let printed = mmusim(["config", "--cpu", "zen3"])
+        #expect(printed.status == 0)
+        let directory = try temporaryDirectory(["a.mmt": good, "zen3.conf": printed.out])
+        let viaPreset = mmusim(["run", "--cpu", "zen3", directory + "/a.mmt"])
+        let viaFile = mmusim(["run", "--config", directory + "/zen3.conf", directory + "/a.mmt"])
+        #expect(viaPreset.status == 0 && viaPreset.out == viaFile.out)
+    }
+
+    @Test("cpus lists the presets; unknown presets and bad files exit 2")
+    func errors() throws {
+        #expect(mmusim(["cpus"]).out.split(separator: "\n").count == CPUPreset.all.count)
+        let directory = try temporaryDirectory(["a.mmt": good, "bad.conf": "cores = 2\nfrobs = 1\n"])
+        let unknown = mmusim(["run", "--cpu", "pentium", directory + "/a.mmt"])
+        #expect(unknown.status == 2 && unknown.err.contains("unknown preset 'pentium'"))
+        let bad = mmusim(["run", "--config", directory + "/bad.conf", directory + "/a.mmt"])
+        #expect(bad.status == 2 && bad.err == "\(directory)/bad.conf:2:1: unknown configuration key 'frobs'\n")
     }
 }
