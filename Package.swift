@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "mmusim", targets: ["mmusim"]),
         .executable(name: "mmusim-bench", targets: ["mmusim-bench"]),
         .library(name: "MMUCommands", targets: ["MMUCommands"]),
+        // libFuzzer targets: static libraries linked with the fuzzer runtime by
+        // Tests/Fuzz/fuzz.sh (libFuzzer brings its own main).
+        .library(name: "FuzzMMT", type: .static, targets: ["FuzzMMT"]),
     ],
     dependencies: [],
     targets: [
@@ -30,10 +33,14 @@ let package = Package(
         .target(name: "MMUBench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim-bench", dependencies: ["MMUBench"], swiftSettings: speed),
 
+        // What the fuzz targets do, as a library the tests replay saved inputs through.
+        .target(name: "MMUFuzzing", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"]),
+        .target(name: "FuzzMMT", dependencies: ["MMUFuzzing"]),
+
         .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),
         .testTarget(name: "MMUKernelTests", dependencies: ["MMUKernel", "MMUHardware", "TestSupport"]),
-        .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport"]),
+        .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport", "MMUFuzzing"]),
         .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUTrace", "MMUKernel"]),
     ],
     swiftLanguageModes: [.v6]
