@@ -258,6 +258,8 @@ public enum Tool {
             console.err("mmusim run: name exactly one trace\n" + usage)
             return 2
         }
+        // Before reading: a SIGINT during a long read stops the run before it starts.
+        Interrupt.install()
         guard let trace = load(path, options, console) else { return 2 }
         var timelineFile: AtomicFile? = nil
         if let timelinePath = options.timeline {
@@ -273,7 +275,7 @@ public enum Tool {
         if options.events || timelineFile != nil {
             var timeline = Timeline(cores: trace.configuration.cores)
             timelineFile?.write(Timeline.header)
-            runner.run { line, events, accessesBefore in
+            runner.run(stop: { Interrupt.requested }) { line, events, accessesBefore in
                 guard !events.isEmpty else { return }
                 if options.events {
                     var text = "# line \(line.line)\n"
@@ -286,7 +288,7 @@ public enum Tool {
             }
             timelineFile?.write(Timeline.footer)
         } else {
-            runner.run()
+            runner.run(stop: { Interrupt.requested })
         }
         if var file = timelineFile, !file.commit() {
             console.err("mmusim: \(file.path): cannot write the timeline\n")
@@ -296,6 +298,10 @@ public enum Tool {
         for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
         console.out(options.json ? StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram)
                     : StatisticsReport.text(runner.system))
+        if let line = runner.stoppedAt {
+            console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n")
+            return 130
+        }
         return runner.failures.isEmpty ? 0 : 1
     }
 

@@ -130,7 +130,7 @@ public struct CostModel: Hashable, Sendable {
         case .walkL2: return 14            // [IntelOpt] Skylake L2 hit 14 cycles
         case .walkLLC: return 50           // [IntelOpt] Skylake L3 hit ~40-70 cycles depending on slice distance
         case .walkDRAM: return 250         // [IntelOpt] ~80 ns loaded DRAM latency at 3 GHz
-        case .walkAD: return 25            // [TMA][Perfmon] A/D set by microcode assist: Avg_Assist_Cost 100 issue slots / 4-wide = 25 cycles
+        case .walkAD: return 9             // [TMA-ICX][Perfmon] A/D set by microcode assist: TMA 4.8 Avg_Assist_Cost 34 slots / 4-wide = 8.5
         case .faultEntry: return 770       // [Shan19][DF25] #PF delivery 440-461 cycles (~450) + kernel entry state save ~320
         case .faultExit: return 320        // [DF25][Shan19] state restore ~60 + IRET 255-270 (~260)
         case .kernelFault: return 460      // [DF25] VMA lookup 158 + fault handling 308, less the PTE write charged separately

@@ -22,6 +22,8 @@ public struct TraceRunner {
     public private(set) var passed = 0
     /// Cycles each access directive took on its core.
     public private(set) var histogram = AccessHistogram()
+    /// The line of the first directive not run, when the run was stopped.
+    public private(set) var stoppedAt: Int? = nil
     /// Access directives run so far (the index `--timeline-range` counts in).
     public private(set) var accessesRun: UInt64 = 0
     /// The kernel's process for each live PID (nil: killed, or never created
@@ -39,8 +41,15 @@ public struct TraceRunner {
 
     /// Runs every directive; `events` receives each directive's events in
     /// order, with the number of access directives run before it.
-    public mutating func run(events: ((_ line: TraceLine, _ events: [Event], _ accessesBefore: UInt64) -> Void)? = nil) {
+    /// Stops early (before the next directive) when `stop` returns true, and
+    /// then `stoppedAt` names the first directive not run.
+    public mutating func run(stop: () -> Bool = { false },
+                             events: ((_ line: TraceLine, _ events: [Event], _ accessesBefore: UInt64) -> Void)? = nil) {
         for line in trace.lines {
+            if stop() {
+                stoppedAt = line.line
+                return
+            }
             let accessesBefore = accessesRun
             execute(line)
             if system.checksCoherence {

@@ -14,9 +14,9 @@ private func timeline(of fixture: String, range: Range<UInt64> = 0..<UInt64.max)
     var runner = TraceRunner(trace: trace, logEvents: true)
     var builder = Timeline(cores: trace.configuration.cores)
     var json = Timeline.header
-    runner.run { _, events, accessesBefore in
+    runner.run(events: { _, events, accessesBefore in
         if range.contains(accessesBefore) { json += builder.add(events) }
-    }
+    })
     json += Timeline.footer
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     return (try #require(object["traceEvents"] as? [[String: Any]]), runner.system)

@@ -116,11 +116,11 @@ struct TraceRunnerTests {
         let text = "process 1\nswitch 0 1\nmap 0 0x1000 1 rw\nw 0 0x1000 1"
         var quiet = TraceRunner(trace: try MMTReader(file: "t.mmt").read(text))
         var seen = 0
-        quiet.run { _, events, _ in seen += events.count }
+        quiet.run(events: { _, events, _ in seen += events.count })
         #expect(seen == 0)
         var loud = TraceRunner(trace: try MMTReader(file: "t.mmt").read(text), logEvents: true)
         var lines: [String] = []
-        loud.run { _, events, _ in lines += events.map(EventFormatter.line) }
+        loud.run(events: { _, events, _ in lines += events.map(EventFormatter.line) })
         let all = lines.joined(separator: "\n")
         for step in ["access w 0x1000", "tlb.l1d miss", "walk reads PML4E", "#PF error code 0x6 [NP|W|U] CR2=0x1000",
                      "kernel: alloc frame", "kernel: zero frame", "kernel: pte write", "kernel: retry", "done: PA"] {
