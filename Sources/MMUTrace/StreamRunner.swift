@@ -22,9 +22,11 @@ public struct StreamRunner {
     /// The end of the user half of the 48-bit address space.
     public static let endOfUserSpace = VirtualAddress(0x8000_0000_0000)
     /// `progress` is called each time this many more records have run.
-    public static let progressInterval: UInt64 = 1 << 20
+    public static let defaultProgressInterval: UInt64 = 1 << 20
 
     public private(set) var system: System
+    /// Records between two `progress` calls (a power of two; tests make it small).
+    var progressInterval = StreamRunner.defaultProgressInterval
     /// The traced program.
     public let process: ProcessID
     /// Cycles each record took on core 0 (SIGSEGV'd records included; records
@@ -50,7 +52,7 @@ public struct StreamRunner {
     }
 
     /// Runs every record `reader` hands out, calling `progress` with the
-    /// records run and the bytes read every `progressInterval` records. On a
+    /// records run and the bytes read every `defaultProgressInterval` records. On a
     /// bad record it stops and rethrows; `system`, `histogram` and `records`
     /// then hold the run up to the record before it.
     public mutating func run<R: MemoryTraceReader>(_ reader: inout R,
@@ -70,7 +72,7 @@ public struct StreamRunner {
                     coherenceViolations.append((records, violation))
                 }
             }
-            if records & (Self.progressInterval - 1) == 0, let progress {
+            if records & (progressInterval &- 1) == 0, let progress {
                 progress(records, reader.bytesRead)
             }
         }
