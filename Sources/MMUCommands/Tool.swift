@@ -5,8 +5,8 @@ import MMUTrace
 /// The `mmusim` command line: parses arguments and runs a command.
 public enum Tool {
     public static let usage = """
-    usage: mmusim run TRACE [--set KEY=VALUE]... [--json] [--events] [--check-coherence]
-                      [--timeline FILE.json [--timeline-range FROM:TO]]
+    usage: mmusim run TRACE [--format mmt|lackey|champsim] [--set KEY=VALUE]... [--json] [--events]
+                      [--check-coherence] [--timeline FILE.json [--timeline-range FROM:TO]] [--quiet]
            mmusim check FILE_OR_DIR... [--set KEY=VALUE]... [--check-coherence]
            mmusim compare (TRACE | --scenario NAME [--rounds N]) [--shootdown S1,S2,...]
                           [--sweep KEY=V1,V2,...] [--set KEY=VALUE]... [--csv]
@@ -16,8 +16,13 @@ public enum Tool {
            mmusim keys          list configuration keys and their defaults
            mmusim help
 
-    run     runs a .mmt trace and prints the statistics (text, or one JSON object
-            with --json); --events prints one line per event first.
+    run     runs a trace and prints the statistics (text, or one JSON object
+            with --json); --events prints one line per event first. TRACE may
+            be - for standard input. The format is detected (.mmt, Valgrind
+            Lackey text, ChampSim binary) unless --format names it; streamed
+            formats run in constant memory with a progress line on a terminal
+            (--quiet: none) and stop at their first bad record after printing
+            the statistics so far.
             --timeline writes a Chrome trace-event file (Perfetto, chrome://tracing):
             a track per core, spans for accesses, walks, faults and each handler
             step, syscalls, shootdowns, IPIs and waits; --timeline-range FROM:TO
@@ -86,6 +91,8 @@ public enum Tool {
         var base = Configuration()
         var cpu: String? = nil
         var configFile: String? = nil
+        var format: TraceFormat? = nil
+        var quiet = false
     }
 
     static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
@@ -98,6 +105,14 @@ public enum Tool {
             case "--json" where allowed.contains(argument): options.json = true
             case "--events" where allowed.contains(argument): options.events = true
             case "--check-coherence": options.checkCoherence = true
+            case "--quiet" where allowed.contains(argument): options.quiet = true
+            case "--format" where allowed.contains(argument):
+                guard index < arguments.count, let format = TraceFormat(name: arguments[index]) else {
+                    console.err("mmusim: --format takes mmt, lackey or champsim\n")
+                    return nil
+                }
+                options.format = format
+                index += 1
             case "--csv" where allowed.contains(argument): options.csv = true
             case "--cpu", "--config":
                 guard index < arguments.count else {
@@ -244,8 +259,12 @@ public enum Tool {
             console.err("mmusim: \(problem.description)\n")
             return nil
         }
+        return parseTrace(text, file: path, options, console)
+    }
+
+    static func parseTrace(_ text: String, file: String, _ options: Options, _ console: Console) -> MMTReader.Trace? {
         do throws(TraceError) {
-            return try MMTReader(file: path, base: options.base, overrides: options.settings).read(text)
+            return try MMTReader(file: file, base: options.base, overrides: options.settings).read(text)
         } catch {
             console.err("\(error)\n")
             return nil
@@ -253,14 +272,45 @@ public enum Tool {
     }
 
     static func run(_ arguments: [String], _ console: Console) -> Int32 {
-        guard let options = parse(arguments, allowed: ["--json", "--events", "--timeline", "--timeline-range"], console) else { return 2 }
+        guard let options = parse(arguments, allowed: ["--json", "--events", "--timeline", "--timeline-range", "--format", "--quiet"], console) else { return 2 }
         guard options.paths.count == 1, let path = options.paths.first else {
             console.err("mmusim run: name exactly one trace\n" + usage)
             return 2
         }
         // Before reading: a SIGINT during a long read stops the run before it starts.
         Interrupt.install()
+        var format = options.format
+        if format != .mmt && !(format == nil && path.hasSuffix(".mmt")) {
+            let source: ByteSource
+            do throws(ByteSourceError) {
+                source = try ByteSource(path: path)
+                if format == nil { format = try TraceFormat.detect(source) }
+            } catch {
+                console.err("mmusim: \(error)\n")
+                return 2
+            }
+            if let format, format != .mmt {
+                return StreamedRun.run(source, format: format, options: options, console: console)
+            }
+            if path == "-" {
+                // An .mmt trace on standard input: the detection already read its start.
+                var text = ""
+                do throws(ByteSourceError) {
+                    while let line = try source.withNextLine({ String(decoding: $0, as: UTF8.self) }) { text += line + "\n" }
+                } catch {
+                    console.err("mmusim: \(error)\n")
+                    return 2
+                }
+                guard let trace = parseTrace(text, file: "<stdin>", options, console) else { return 2 }
+                return execute(trace, path: "<stdin>", options, console)
+            }
+        }
         guard let trace = load(path, options, console) else { return 2 }
+        return execute(trace, path: path, options, console)
+    }
+
+    /// Runs a checked `.mmt` trace and prints its results.
+    static func execute(_ trace: MMTReader.Trace, path: String, _ options: Options, _ console: Console) -> Int32 {
         var timelineFile: AtomicFile? = nil
         if let timelinePath = options.timeline {
             switch AtomicFile.create(timelinePath) {

@@ -70,6 +70,10 @@ public struct MMTReader {
             lines.append(traceLine)
         }
         if !configured { try finish(&configuration, line: max(1, lineNumber)) }
+        guard !lines.isEmpty else {
+            throw TraceError(file: file, line: max(1, lineNumber), column: 1,
+                             message: lineNumber == 0 ? "the trace is empty" : "the trace has no directives (only set lines, comments or blank lines)")
+        }
         return Trace(file: file, configuration: configuration, lines: lines)
     }
 

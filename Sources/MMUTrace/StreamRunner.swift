@@ -33,6 +33,8 @@ public struct StreamRunner {
     /// skipped after an OOM kill are not).
     public private(set) var histogram = AccessHistogram()
     /// Records read and run (skipped ones included).
+    /// True when `stop` ended the run early.
+    public private(set) var stopped = false
     public private(set) var records: UInt64 = 0
     /// Records that did nothing because the process had been killed for want
     /// of frames (SPEC 2: the run goes on; here there is nothing left to run).
@@ -56,21 +58,34 @@ public struct StreamRunner {
     /// bad record it stops and rethrows; `system`, `histogram` and `records`
     /// then hold the run up to the record before it.
     public mutating func run<R: MemoryTraceReader>(_ reader: inout R,
-                                                   progress: ((_ records: UInt64, _ bytes: UInt64) -> Void)? = nil) throws(TraceError) {
+                                                   progress: ((_ records: UInt64, _ bytes: UInt64) -> Void)? = nil,
+                                                   stop: () -> Bool = { false },
+                                                   events: ((_ record: UInt64, _ events: [Event]) -> Void)? = nil,
+                                                   eventRange: Range<UInt64> = 0..<UInt64.max) throws(TraceError) {
         let core = CoreID(0)
         while let access = try reader.next() {
+            if records & 4095 == 0 && stop() {
+                stopped = true
+                return
+            }
+            if events != nil { system.machine.cores[0].log.isEnabled = eventRange.contains(records) }
             records &+= 1
             let before = system.machine.cores[0].clock
             switch system.touch(core: core, access.kind, access.address, bytes: access.bytes) {
             case .idle:
                 skippedRecords &+= 1
-            case .completed, .segmentationFault, .killed:
+            case .completed:
                 histogram.record(system.machine.cores[0].clock &- before)
+            case .segmentationFault, .killed:
+                break
             }
             if system.checksCoherence {
                 for violation in system.drainCoherenceViolations() {
                     coherenceViolations.append((records, violation))
                 }
+            }
+            if let events, system.machine.cores[0].log.isEnabled {
+                events(records - 1, drainEvents())
             }
             if records & (progressInterval &- 1) == 0, let progress {
                 progress(records, reader.bytesRead)

@@ -165,3 +165,42 @@ struct PresetCommandTests {
         #expect(bad.status == 2 && bad.err == "\(directory)/bad.conf:2:1: unknown configuration key 'frobs'\n")
     }
 }
+
+@Suite("mmusim run on streamed traces")
+struct StreamedRunCommandTests {
+    static let lackey = "==1== Lackey, an example Valgrind tool\nI  00401000,3\n L 7ff000ff8,8\n S 7ff000ff8,8\n M 00601ffc,8\n==1== done\n"
+
+    @Test("a Lackey file is detected and run; banner lines are counted")
+    func lackeyDetected() throws {
+        let directory = try temporaryDirectory(["t.lackey": Self.lackey])
+        let result = mmusim(["run", "--json", directory + "/t.lackey"])
+        #expect(result.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any]
+        #expect(object?["format"] as? String == "lackey")
+        let totals = object?["totals"] as? [String: Any]
+        #expect((totals?["accesses"] as? NSNumber)?.intValue == 4)
+        #expect((totals?["trace.skipped_lines"] as? NSNumber)?.intValue == 2)
+        // I, L, S, M: one fetch and three data accesses; M's 8 bytes at 0x601ffc cross into the next page.
+        // The fetch misses L1I, faults (zero page mapped), and misses L1I again on the retry: 2.
+        #expect((totals?["tlb.l1i.misses"] as? NSNumber)?.intValue == 2)
+        #expect(result.err.isEmpty)  // not a terminal: no progress line
+    }
+
+    @Test("a bad record stops the run after printing the statistics so far, exit 2")
+    func badRecord() throws {
+        let directory = try temporaryDirectory(["t.lackey": Self.lackey + " Q 1234,8\n L 1000,8\n"])
+        let result = mmusim(["run", "--format", "lackey", directory + "/t.lackey"])
+        #expect(result.status == 2)
+        #expect(result.out.contains("trace.records  4\n"))
+        #expect(result.err.hasPrefix("\(directory)/t.lackey:7:2: "))
+    }
+
+    @Test("--format mmt forces the .mmt reader; an unknown format is refused")
+    func formats() throws {
+        let directory = try temporaryDirectory(["plain.txt": good])
+        #expect(mmusim(["run", "--format", "mmt", directory + "/plain.txt"]).status == 0)
+        #expect(mmusim(["run", directory + "/plain.txt"]).status == 0)  // detected as .mmt text
+        let unknown = mmusim(["run", "--format", "pin", directory + "/plain.txt"])
+        #expect(unknown.status == 2 && unknown.err.contains("--format takes mmt, lackey or champsim"))
+    }
+}

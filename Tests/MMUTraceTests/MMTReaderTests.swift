@@ -94,10 +94,11 @@ struct MMTReaderTests {
         #expect(found.description.hasPrefix("t.mmt:\(line):\(column): "))
     }
 
-    @Test("an empty trace or one of comments only is valid and does nothing")
-    func emptyTrace() throws {
-        #expect(try MMTReader(file: "t.mmt").read("").lines.isEmpty)
-        #expect(try MMTReader(file: "t.mmt").read("# nothing\n\n").lines.isEmpty)
+    @Test("an empty trace, or one of comments and set lines only, is refused")
+    func emptyTrace() {
+        #expect(error(in: "")?.description == "t.mmt:1:1: the trace is empty")
+        #expect(error(in: "# nothing\n\nset cores 2\n")?.description
+                == "t.mmt:3:1: the trace has no directives (only set lines, comments or blank lines)")
     }
 
     @Test("command-line settings apply after the trace's own set lines")

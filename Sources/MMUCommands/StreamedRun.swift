@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MMUHardware
+import MMUKernel
+import MMUTrace
+
+/// `mmusim run` on a streamed trace (Lackey, ChampSim): read record by record
+/// in constant memory; a bad record stops the run after the statistics so far.
+enum StreamedRun {
+    static func run(_ source: ByteSource, format: TraceFormat, options: Tool.Options, console: Console) -> Int32 {
+        let name = options.paths.first == "-" ? "<stdin>" : (options.paths.first ?? "")
+        var configuration = options.base
+        for (key, value) in options.settings {
+            do throws(ConfigurationError) { try configuration.set(key, value) } catch {
+                console.err("mmusim: --set \(key)=\(value): \(error.message)\n")
+                return 2
+            }
+        }
+        var timelineFile: AtomicFile? = nil
+        if let path = options.timeline {
+            switch AtomicFile.create(path) {
+            case .success(let file): timelineFile = file
+            case .failure(let error):
+                console.err("mmusim: \(error.file): \(error.message)\n")
+                return 2
+            }
+        }
+        var runner = StreamRunner(configuration: configuration, logEvents: options.events || timelineFile != nil,
+                                  checkCoherence: options.checkCoherence)
+        var progress = Progress(total: source.totalBytes, enabled: !options.quiet && isatty(2) == 1, console: console)
+        var timeline = Timeline(cores: configuration.cores)
+        timelineFile?.write(Timeline.header)
+        let logging = options.events || timelineFile != nil
+        var failure: TraceError? = nil
+        var skippedLines: UInt64 = 0
+
+        func drive<R: MemoryTraceReader>(_ reader: inout R) {
+            do throws(TraceError) {
+                try runner.run(&reader, progress: { records, bytes in progress.update(records: records, bytes: bytes) },
+                               stop: { Interrupt.requested },
+                               events: logging ? { record, events in
+                                   if options.events {
+                                       console.out("# record \(record)\n" + events.map { EventFormatter.line($0) + "\n" }.joined())
+                                   }
+                                   if timelineFile != nil { timelineFile?.write(timeline.add(events)) }
+                               } : nil,
+                               eventRange: options.timelineRange)
+            } catch {
+                failure = error
+            }
+            skippedLines = reader.skippedLines
+        }
+        switch format {
+        case .lackey:
+            var reader = LackeyReader(source: source, file: name)
+            drive(&reader)
+        case .champsim:
+            var reader = ChampSimReader(source: source, file: name)
+            drive(&reader)
+        case .mmt:
+            return 2
+        }
+        progress.finish()
+        timelineFile?.write(Timeline.footer)
+        if var file = timelineFile, !file.commit() {
+            console.err("mmusim: \(file.path): cannot write the timeline\n")
+            return 2
+        }
+        for (record, violation) in runner.coherenceViolations {
+            console.err("\(name): record \(record): coherence: \(violation)\n")
+        }
+        if runner.skippedRecords > 0 {
+            console.err("\(name): warning: \(runner.skippedRecords) records skipped after the process was killed (out of memory)\n")
+        }
+        let extra: [(String, UInt64)] = [("trace.records", runner.records), ("trace.skipped_lines", skippedLines)]
+        if options.json {
+            console.out(StatisticsReport.json(runner.system, trace: name, format: format.rawValue,
+                                              histogram: runner.histogram, extra: extra))
+        } else {
+            console.out(StatisticsReport.text(runner.system) + extra.map { "\($0.0)  \($0.1)\n" }.joined())
+        }
+        if let failure {
+            console.err("\(failure)\n")
+            return 2
+        }
+        if runner.stopped {
+            console.err("mmusim: interrupted after \(runner.records) records; the statistics above are the run so far\n")
+            return 130
+        }
+        return runner.coherenceViolations.isEmpty ? 0 : 1
+    }
+}
+
+/// The progress line on standard error: accesses done, accesses per second and
+/// the percentage when the size is known; only on a terminal, only for runs
+/// longer than a second.
+struct Progress {
+    let total: UInt64?
+    let enabled: Bool
+    let console: Console
+    let start = Progress.now()
+    var shown = false
+
+    init(total: UInt64?, enabled: Bool, console: Console) {
+        self.total = total
+        self.enabled = enabled
+        self.console = console
+    }
+
+    mutating func update(records: UInt64, bytes: UInt64) {
+        guard enabled else { return }
+        let elapsed = Progress.now() - start
+        guard elapsed >= 1 else { return }
+        var line = "\r\(records) accesses, \(Int(Double(records) / elapsed)) /s"
+        if let total, total > 0 { line += ", \(min(100, bytes * 100 / total))%" }
+        console.err(line + "   ")
+        shown = true
+    }
+
+    mutating func finish() {
+        if shown { console.err("\r\u{1B}[K") }
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
