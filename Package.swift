@@ -17,6 +17,8 @@ let package = Package(
         // libFuzzer targets: static libraries linked with the fuzzer runtime by
         // Tests/Fuzz/fuzz.sh (libFuzzer brings its own main).
         .library(name: "FuzzMMT", type: .static, targets: ["FuzzMMT"]),
+        .library(name: "FuzzLackey", type: .static, targets: ["FuzzLackey"]),
+        .library(name: "FuzzChampSim", type: .static, targets: ["FuzzChampSim"]),
     ],
     dependencies: [],
     targets: [
@@ -36,6 +38,8 @@ let package = Package(
         // What the fuzz targets do, as a library the tests replay saved inputs through.
         .target(name: "MMUFuzzing", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"]),
         .target(name: "FuzzMMT", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzLackey", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzChampSim", dependencies: ["MMUFuzzing"]),
 
         .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),

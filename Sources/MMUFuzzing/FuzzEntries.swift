@@ -59,4 +59,29 @@ public enum FuzzEntries {
         let problems = runner.system.invariantViolations()
         return .ran(failures: runner.failures.count, violations: violations, invariantProblems: problems.count)
     }
+
+    /// Lackey text in, a full streamed run out (coherence checker on).
+    public static func runLackey(_ bytes: [UInt8]) -> Outcome {
+        var reader = LackeyReader(source: ByteSource(bytes: bytes, name: "fuzz.lackey"), file: "fuzz.lackey")
+        return stream(&reader)
+    }
+
+    /// ChampSim records in, a full streamed run out (coherence checker on).
+    public static func runChampSim(_ bytes: [UInt8]) -> Outcome {
+        var reader = ChampSimReader(source: ByteSource(bytes: bytes, name: "fuzz.champsim"), file: "fuzz.champsim")
+        return stream(&reader)
+    }
+
+    static func stream<R: MemoryTraceReader>(_ reader: inout R) -> Outcome {
+        var runner = StreamRunner(configuration: base, checkCoherence: true)
+        var refused: TraceError? = nil
+        do throws(TraceError) {
+            try runner.run(&reader)
+        } catch {
+            refused = error
+        }
+        let problems = runner.system.invariantViolations().count
+        if let refused, runner.coherenceViolations.isEmpty, problems == 0 { return .refused(refused) }
+        return .ran(failures: refused == nil ? 0 : 1, violations: runner.coherenceViolations.count, invariantProblems: problems)
+    }
 }

@@ -92,6 +92,17 @@ public final class ByteSource {
         buffer = [UInt8](repeating: 0, count: Self.bufferSize)
     }
 
+    /// Bytes already in memory, under `name` (for fuzzing and tests).
+    public init(bytes: [UInt8], name: String) {
+        path = name
+        totalBytes = UInt64(bytes.count)
+        descriptor = -1
+        ownsDescriptor = false
+        buffer = bytes
+        end = bytes.count
+        reachedEnd = true
+    }
+
     deinit {
         if ownsDescriptor { close(descriptor) }
     }

@@ -21,6 +21,34 @@ struct FuzzRegressionTests {
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
+    @Test("every kept Lackey fuzz input runs without a bug", arguments: inputs("FuzzLackey"))
+    func lackey(_ path: String) throws {
+        let outcome = FuzzEntries.runLackey([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(!outcome.isBug, "\(path): \(outcome)")
+    }
+
+    @Test("every kept ChampSim fuzz input runs without a bug", arguments: inputs("FuzzChampSim"))
+    func champSim(_ path: String) throws {
+        let outcome = FuzzEntries.runChampSim([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(!outcome.isBug, "\(path): \(outcome)")
+    }
+
+    @Test("the streamed fuzz entries run good input and refuse bad input with a location")
+    func streamedEntries() {
+        #expect(FuzzEntries.runLackey(Array("I  00401000,4\n L 00601000,8\n".utf8))
+                == .ran(failures: 0, violations: 0, invariantProblems: 0))
+        if case .refused(let error) = FuzzEntries.runLackey(Array(" X 1,1\n".utf8)) {
+            #expect(error.line == 1 && error.column == 2)
+        } else {
+            Issue.record("bad Lackey input was not refused")
+        }
+        if case .refused(let error) = FuzzEntries.runChampSim([UInt8](repeating: 1, count: 100)) {
+            #expect(error.line == 2)
+        } else {
+            Issue.record("a truncated ChampSim record was not refused")
+        }
+    }
+
     @Test("the fuzz entry refuses garbage with a location and runs a valid trace with its checkers")
     func entryWorks() {
         if case .refused(let error) = FuzzEntries.runTrace(Array("\u{0}\u{1}garbage".utf8)) {
