@@ -132,12 +132,12 @@ public struct MMTReader {
         }
         func arity(_ names: String, _ minimum: Int, _ maximum: Int? = nil) throws(TraceError) {
             let count = fields.count - 1
-            if count < minimum { throw fail(fields.count, "'\(name)' needs \(names)") }
-            if count > (maximum ?? minimum) { throw fail(1 + (maximum ?? minimum), "unexpected '\(fields[1 + (maximum ?? minimum)].text)': '\(name)' takes \(names)") }
+            if count < minimum { throw fail(fields.count, "'\(printable(name))' needs \(names)") }
+            if count > (maximum ?? minimum) { throw fail(1 + (maximum ?? minimum), "unexpected '\(printable(fields[1 + (maximum ?? minimum)].text))': '\(name)' takes \(names)") }
         }
         func number(_ i: Int, _ what: String) throws(TraceError) -> UInt64 {
             guard let value = Configuration.parseNumber(fields[i].text) else {
-                throw fail(i, "\(what) '\(fields[i].text)' is not a number (decimal or 0x hex, below 2^64)")
+                throw fail(i, "\(what) '\(printable(fields[i].text))' is not a number (decimal or 0x hex, below 2^64)")
             }
             return value
         }
@@ -148,7 +148,7 @@ public struct MMTReader {
         }
         func permissions(_ i: Int) throws(TraceError) -> RegionPermissions {
             guard let value = RegionPermissions(fields[i].text) else {
-                throw fail(i, "permissions '\(fields[i].text)' must be r, rw, rx or rwx")
+                throw fail(i, "permissions '\(printable(fields[i].text))' must be r, rw, rx or rwx")
             }
             return value
         }
@@ -186,7 +186,7 @@ public struct MMTReader {
             var expected: UInt64? = nil
             if fields.count == 4 {
                 guard fields[3].text.hasPrefix("="), let value = Configuration.parseNumber(fields[3].text.dropFirst()) else {
-                    throw fail(3, "expected '=VALUE' (a number), found '\(fields[3].text)'")
+                    throw fail(3, "expected '=VALUE' (a number), found '\(printable(fields[3].text))'")
                 }
                 expected = value
             }
@@ -201,8 +201,22 @@ public struct MMTReader {
             try arity("KEY VALUE", 2)
             directive = .expect(key: String(fields[1].text), value: try number(2, "VALUE"))
         default:
-            throw fail(0, "unknown directive '\(name)' (expected set, process, switch, map, unmap, protect, fork, exit, tick, r, w, x or expect)")
+            throw fail(0, "unknown directive '\(printable(name))' (expected set, process, switch, map, unmap, protect, fork, exit, tick, r, w, x or expect)")
         }
         return TraceLine(directive: directive, line: line, columns: columns)
     }
+}
+
+/// A field as a message shows it: control bytes and non-ASCII escaped, long
+/// fields cut, so a binary file gives a readable one-line message.
+func printable(_ text: Substring) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars.prefix(40) {
+        if scalar.value >= 0x20 && scalar.value < 0x7F {
+            out.unicodeScalars.append(scalar)
+        } else {
+            out += "\\u{" + String(scalar.value, radix: 16) + "}"
+        }
+    }
+    return text.unicodeScalars.count > 40 ? out + "..." : out
 }
