@@ -8,8 +8,8 @@ import MMUKernel
 /// on, prints each beside the model's prediction for the same operation, and
 /// fits the model's fault-path costs to the host (docs/calibration.md).
 ///
-/// This is the one command that reads a wall clock: it measures the host, not
-/// the model. The model's side is computed as everywhere else, by running the
+/// This is the one command that reads a real clock (the thread's CPU time): it
+/// measures the host, not the model. The model's side is computed as everywhere else, by running the
 /// operation through `System` and taking the cycle delta.
 public enum Calibration {
     public static let usage = """

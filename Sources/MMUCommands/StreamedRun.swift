@@ -76,12 +76,11 @@ enum StreamedRun {
             console.err("\(name): warning: \(runner.skippedRecords) records skipped after the process was killed (out of memory)\n")
         }
         let extra: [(String, UInt64)] = [("trace.records", runner.records), ("trace.skipped_lines", skippedLines)]
-        if options.json {
-            console.out(StatisticsReport.json(runner.system, trace: name, format: format.rawValue,
-                                              histogram: runner.histogram, extra: extra))
-        } else {
-            console.out(StatisticsReport.text(runner.system) + extra.map { "\($0.0)  \($0.1)\n" }.joined())
-        }
+        let written = Tool.report(json: StatisticsReport.json(runner.system, trace: name, format: format.rawValue,
+                                                              histogram: runner.histogram, extra: extra),
+                                  text: StatisticsReport.text(runner.system) + extra.map { "\($0.0)  \($0.1)\n" }.joined(),
+                                  options, console)
+        guard written else { return 2 }
         if let failure {
             console.err("\(failure)\n")
             return 2

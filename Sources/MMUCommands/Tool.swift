@@ -5,7 +5,7 @@ import MMUTrace
 /// The `mmusim` command line: parses arguments and runs a command.
 public enum Tool {
     public static let usage = """
-    usage: mmusim run TRACE [--format mmt|lackey|champsim] [--set KEY=VALUE]... [--json] [--events]
+    usage: mmusim run TRACE [--format mmt|lackey|champsim] [--set KEY=VALUE]... [--json[=FILE]] [--events]
                       [--check-coherence] [--timeline FILE.json [--timeline-range FROM:TO]] [--quiet]
            mmusim check FILE_OR_DIR... [--set KEY=VALUE]... [--check-coherence]
            mmusim compare (TRACE | --scenario NAME [--rounds N]) [--shootdown S1,S2,...]
@@ -93,6 +93,25 @@ public enum Tool {
         var configFile: String? = nil
         var format: TraceFormat? = nil
         var quiet = false
+        /// `--json=FILE`: the JSON report goes to FILE (written atomically), the text one to standard output.
+        var jsonFile: String? = nil
+    }
+
+    /// Prints the text report, or the JSON one with `--json`; with `--json=FILE`
+    /// also writes the JSON report under a temporary name renamed into place.
+    static func report(json: @autoclosure () -> String, text: @autoclosure () -> String,
+                       _ options: Options, _ console: Console) -> Bool {
+        console.out(options.json ? json() : text())
+        guard let path = options.jsonFile else { return true }
+        switch AtomicFile.create(path) {
+        case .success(var file):
+            file.write(json())
+            if file.commit() { return true }
+            console.err("mmusim: \(path): cannot write the report\n")
+        case .failure(let error):
+            console.err("mmusim: \(error.file): \(error.message)\n")
+        }
+        return false
     }
 
     static func parse(_ arguments: [String], allowed: Set<String>, _ console: Console) -> Options? {
@@ -103,6 +122,12 @@ public enum Tool {
             index += 1
             switch argument {
             case "--json" where allowed.contains(argument): options.json = true
+            case _ where argument.hasPrefix("--json=") && allowed.contains("--json"):
+                options.jsonFile = String(argument.dropFirst(7))
+                guard options.jsonFile?.isEmpty == false else {
+                    console.err("mmusim: --json=FILE needs a file name\n")
+                    return nil
+                }
             case "--events" where allowed.contains(argument): options.events = true
             case "--check-coherence": options.checkCoherence = true
             case "--quiet" where allowed.contains(argument): options.quiet = true
@@ -346,8 +371,8 @@ public enum Tool {
         }
         for warning in runner.warnings { console.err("\(path):\(warning.line): warning: \(warning.message)\n") }
         for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
-        console.out(options.json ? StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram)
-                    : StatisticsReport.text(runner.system))
+        guard report(json: StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram),
+                     text: StatisticsReport.text(runner.system), options, console) else { return 2 }
         if let line = runner.stoppedAt {
             console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n")
             return 130

@@ -204,3 +204,28 @@ struct StreamedRunCommandTests {
         #expect(unknown.status == 2 && unknown.err.contains("--format takes mmt, lackey or champsim"))
     }
 }
+
+@Suite("Report files")
+struct ReportFileTests {
+    @Test("--json=FILE writes the JSON report whole and prints the text report")
+    func jsonFile() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["run", "--json=\(directory)/report.json", directory + "/a.mmt"])
+        #expect(result.status == 0)
+        #expect(result.out.hasPrefix("accesses"))
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))) as? [String: Any]
+        #expect(object?["schema"] as? String == "mmusim-report-1")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("a report that cannot be written is an error, exit 2, with no file left behind")
+    func unwritable() throws {
+        let directory = try temporaryDirectory(["a.mmt": good])
+        let result = mmusim(["run", "--json=\(directory)/no/such/dir/r.json", directory + "/a.mmt"])
+        #expect(result.status == 2)
+        #expect(result.err.contains("no/such/dir/r.json: cannot write"))
+        let timeline = mmusim(["run", "--timeline", "\(directory)/no/t.json", directory + "/a.mmt"])
+        #expect(timeline.status == 2 && timeline.out.isEmpty)
+    }
+}
