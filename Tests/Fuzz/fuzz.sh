@@ -14,7 +14,8 @@ flags=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -g)
 swift build -c release --scratch-path "$scratch" --product "$target" "${flags[@]}"
 swiftc "$scratch/release/lib$target.a" -g -sanitize=fuzzer,address -o "$scratch/$target"
 mkdir -p "$scratch/corpus/$target" "Tests/Fuzz/Regressions/$target"
-# Seed the corpus with the fixtures (for the .mmt target).
+# Seed the corpus with every input kept so far, and the fixtures for the .mmt target.
+cp -n "Tests/Fuzz/Regressions/$target/"* "$scratch/corpus/$target/" 2>/dev/null || true
 if [ "$target" = FuzzMMT ]; then cp -n Fixtures/*.mmt "$scratch/corpus/$target/" 2>/dev/null || true; fi
 SWIFT_BACKTRACE=enable=off "$scratch/$target" "$scratch/corpus/$target" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
