@@ -3,19 +3,7 @@ import Testing
 @testable import MMUCommands
 import MMUKernel
 
-/// Runs `mmusim ARGS` in-process and captures what it prints.
-private func mmusim(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
-    final class Box: @unchecked Sendable { var out = "", err = "" }
-    let box = Box()
-    let status = Tool.main(arguments, console: Console(out: { box.out += $0 }, err: { box.err += $0 }))
-    return (status, box.out, box.err)
-}
-
-private let directory: String = {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("mmusim-bad-\(UUID().uuidString)").path
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}()
+private let directory: String = (try? temporaryDirectory()) ?? "/tmp"
 
 /// Writes `bytes` as trace `name` and runs it; returns the result and the path.
 private func run(_ name: String, _ bytes: [UInt8], _ extra: [String] = []) -> (status: Int32, out: String, err: String, path: String) {

@@ -3,23 +3,6 @@ import Testing
 @testable import MMUCommands
 import MMUKernel
 
-/// Runs `mmusim ARGS` in-process and captures what it prints.
-private func mmusim(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
-    final class Box: @unchecked Sendable { var out = "", err = "" }
-    let box = Box()
-    let status = Tool.main(arguments, console: Console(out: { box.out += $0 }, err: { box.err += $0 }))
-    return (status, box.out, box.err)
-}
-
-private func temporaryDirectory(_ files: [String: String]) throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmusim-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    for (name, text) in files {
-        try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
-    }
-    return directory.path
-}
-
 private let good = "process 1\nswitch 0 1\nmap 0 0x1000 1 rw\nw 0 0x1000 7\nr 0 0x1000 =7\nexpect accesses 2\n"
 
 @Suite("The mmusim command line")
