@@ -5,11 +5,14 @@ import Darwin
 #endif
 import MMUKernel
 
-/// `mmusim-bench [NAME...] [--runs N] [--json] [--list]`: one warm-up, N timed
-/// runs per benchmark, median and spread (swift-nio's performance tester's shape).
+/// `mmusim-bench [NAME...] [--runs N] [--size N] [--json] [--list]`: one
+/// warm-up, N timed runs per benchmark, median and spread (swift-nio's
+/// performance tester's shape). `--size` replaces each chosen benchmark's size
+/// (accesses, pages or rounds), for short runs under callgrind.
 public enum BenchmarkTool {
     public static func main(_ arguments: [String]) -> Int32 {
         var runs = 5
+        var size: UInt64?
         var json = false
         var names: [String] = []
         var index = 0
@@ -28,6 +31,13 @@ public enum BenchmarkTool {
                 }
                 runs = n
                 index += 1
+            case "--size":
+                guard index < arguments.count, let n = UInt64(arguments[index]), n >= 1 else {
+                    emit(2, "mmusim-bench: --size takes a positive number\n")
+                    return 2
+                }
+                size = n
+                index += 1
             default:
                 guard Benchmark.all.contains(where: { $0.name.hasPrefix(argument) }) else {
                     emit(2, "mmusim-bench: no benchmark named '\(argument)' (see --list)\n")
@@ -39,7 +49,7 @@ public enum BenchmarkTool {
         let chosen = Benchmark.all.filter { b in names.isEmpty || names.contains { b.name.hasPrefix($0) } }
         var results: [Result] = []
         for benchmark in chosen {
-            results.append(measure(benchmark, runs: runs))
+            results.append(measure(benchmark, runs: runs, size: size ?? benchmark.defaultSize))
             if !json, let last = results.last { emit(1, last.line + "\n") }
         }
         if json { emit(1, Result.json(results) + "\n") }
@@ -72,14 +82,14 @@ public enum BenchmarkTool {
         }
     }
 
-    static func measure(_ benchmark: Benchmark, runs: Int) -> Result {
+    static func measure(_ benchmark: Benchmark, runs: Int, size: UInt64) -> Result {
         var seconds: [Double] = []
         var units: UInt64 = 0
         var checksum: UInt64 = 0
         for run in 0...runs {
-            var system = benchmark.prepare()
+            var system = benchmark.prepare(size)
             let start = now()
-            let outcome = benchmark.run(&system)
+            let outcome = benchmark.run(&system, size)
             let elapsed = now() - start
             if run > 0 { seconds.append(elapsed) }  // run 0 is the warm-up
             units = outcome.units
