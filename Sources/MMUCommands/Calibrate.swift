@@ -872,7 +872,7 @@ enum ModelProbe {
         case .cowCopy: return copyOnWrite(configuration, childExits: false)
         case .zero: return Double(configuration.costs[.frameZero])
         case .copy: return Double(configuration.costs[.frameCopy])
-        case .forkPerMiB: return Double(Int64(forkCycles(configuration, pages: 8 * 256 + 1)) - Int64(forkCycles(configuration, pages: 1))) / 8
+        case .forkPerMiB: return Double(Int64(forkCycles(configuration, pages: 512 + 1)) - Int64(forkCycles(configuration, pages: 1))) / 2
         case .dontNeed: return dontNeedRound(configuration, remote: false)
         case .shootdown: return dontNeedRound(configuration, remote: true) - dontNeedRound(configuration, remote: false)
         }
@@ -975,8 +975,8 @@ enum ModelProbe {
 // MARK: - Fitting
 
 /// Fits the fault-path keys to measured cycles, one rule per key, in order
-/// (docs/calibration.md, "Fitting"). The model is linear in every cost, so
-/// each key is solved from two model runs (the key at 0 and at 1000).
+/// (docs/calibration.md, "Fitting"). The one-core probes are linear in every
+/// cost, so each key is solved from two model runs (the key at 0 and at 1000).
 enum Fitting {
     struct Change {
         var key: String

@@ -11,6 +11,7 @@ public enum Tool {
            mmusim compare (TRACE | --scenario NAME [--rounds N]) [--shootdown S1,S2,...]
                           [--sweep KEY=V1,V2,...] [--set KEY=VALUE]... [--csv]
            mmusim scenario NAME --cores N [--rounds N]
+           mmusim calibrate [--cpu NAME] [--write FILE] [--quick]
            mmusim cpus          list the --cpu presets
            mmusim config [--cpu NAME] [--config FILE]   print a configuration as KEY = VALUE lines
            mmusim keys          list configuration keys and their defaults
@@ -36,6 +37,9 @@ public enum Tool {
     compare runs the trace once per variant (each --sweep value x each strategy)
             and prints one aligned table (or CSV): cycles, per category, shootdowns,
             IPIs, initiator and target cycles per shootdown.
+    calibrate measures this host's fault paths (mmap, fork, page touches) and
+            prints each beside the model's prediction under the preset; --write
+            FILE writes a --config file fitted to this host (docs/calibration.md).
     scenario prints a built-in trace (threads-unmap: a thread per core, each
             round all write a page and core 0 unmaps it); compare --scenario
             generates it per variant, so --sweep cores=... works.
@@ -59,6 +63,7 @@ public enum Tool {
         case "run": return run(rest, console)
         case "check": return check(rest, console)
         case "compare": return compare(rest, console)
+        case "calibrate": return Calibration.main(rest, console: console)
         case "scenario": return scenario(rest, console)
         case "keys": return keys(console)
         case "cpus": return cpus(console)
