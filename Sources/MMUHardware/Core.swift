@@ -61,10 +61,14 @@ public struct Core: Sendable {
     /// Charges `times` x the cost of `key`, filed under its category or `category`.
     @inlinable public mutating func charge(_ key: CostKey, times: UInt64 = 1, as category: CycleCategory? = nil) {
         let cycles = costs[key] &* times
-        note(.charge(key, cycles, category ?? key.category))
-        chargeCycles(cycles, category ?? key.category)
+        let filed = category ?? key.category
+        if log.isEnabled { recordCharge(key, cycles, filed) }
+        chargeCycles(cycles, filed)
     }
-    @usableFromInline mutating func chargeCycles(_ cycles: CycleCount, _ category: CycleCategory) {
+    @usableFromInline mutating func recordCharge(_ key: CostKey, _ cycles: CycleCount, _ category: CycleCategory) {
+        log.record(id, clock, .charge(key, cycles, category))
+    }
+    @usableFromInline @inline(__always) mutating func chargeCycles(_ cycles: CycleCount, _ category: CycleCategory) {
         account.charge(cycles, to: category)
     }
 
@@ -86,6 +90,15 @@ public struct Core: Sendable {
         if log.isEnabled { log.record(id, clock, kind()) }
     }
 
+    /// The access completes (its data moved): `cost.access`, counted in
+    /// `accesses`, and the `accessDone` event with the value read or stored.
+    @inlinable public mutating func retire(_ kind: AccessKind, _ address: VirtualAddress,
+                                           _ physical: PhysicalAddress, _ value: UInt64) {
+        charge(.access)
+        statistics.accesses &+= 1
+        note(.accessDone(kind, address, physical, value))
+    }
+
     // MARK: Translation
 
     /// Translates `address` for a user-mode access of `kind`: L1 TLB, L2 TLB,
@@ -94,34 +107,48 @@ public struct Core: Sendable {
     public mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
                                    memory: inout PhysicalMemory) -> TranslationOutcome {
         guard let cr3 else { return .pageFault(.user) }
-        let pcid = cr3.pcid
         charge(.tlbL1)
-        let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
-        let first = kind == .fetch
-            ? l1i.lookup(address, pcid: pcid, for: kind)
-            : l1d.lookup(address, pcid: pcid, for: kind)
-        switch first {
-        case .hit(let translation):
-            if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
-            note(.tlbHit(level1, address))
-            return .translated(translation.physicalAddress(of: address))
-        case .miss, .dropped:
-            if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
-            if case .dropped = first { note(.tlbDropped(level1, address)) } else { note(.tlbMiss(level1, address)) }
+        // The L1 hit path: a slot index from the TLB, the physical address read
+        // from the entry, one counter and one branch for the event log.
+        if kind == .fetch {
+            let slot = l1i.hit(address, pcid: cr3.pcid, for: kind)
+            if slot >= 0 {
+                statistics.l1iHits &+= 1
+                if log.isEnabled { log.record(id, clock, .tlbHit(.l1i, address)) }
+                return .translated(l1i.physicalAddress(at: slot, of: address))
+            }
+            return translateAfterL1Miss(address, kind, cr3, dropped: slot == TranslationLookasideBuffer.dropped, memory: &memory)
         }
+        let slot = l1d.hit(address, pcid: cr3.pcid, for: kind)
+        if slot >= 0 {
+            statistics.l1dHits &+= 1
+            if log.isEnabled { log.record(id, clock, .tlbHit(.l1d, address)) }
+            return .translated(l1d.physicalAddress(at: slot, of: address))
+        }
+        return translateAfterL1Miss(address, kind, cr3, dropped: slot == TranslationLookasideBuffer.dropped, memory: &memory)
+    }
+
+    /// The rest of a translation once the L1 TLB missed (or dropped its entry):
+    /// the L2 TLB, then a walk. Kept apart so that the L1 hit path stays short.
+    @inline(never)
+    mutating func translateAfterL1Miss(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
+                                       dropped: Bool, memory: inout PhysicalMemory) -> TranslationOutcome {
+        let pcid = cr3.pcid
+        let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
+        if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
+        if dropped { note(.tlbDropped(level1, address)) } else { note(.tlbMiss(level1, address)) }
         if l2.isEnabled {
             charge(.tlbL2)
-            let second = l2.lookup(address, pcid: pcid, for: kind)
-            switch second {
-            case .hit(let translation):
+            let slot = l2.hit(address, pcid: pcid, for: kind)
+            if slot >= 0 {
                 statistics.l2Hits &+= 1
                 note(.tlbHit(.l2, address))
+                let translation = l2.translation(at: slot)
                 fillL1(address, kind, translation, pcid)
                 return .translated(translation.physicalAddress(of: address))
-            case .miss, .dropped:
-                statistics.l2Misses &+= 1
-                if case .dropped = second { note(.tlbDropped(.l2, address)) } else { note(.tlbMiss(.l2, address)) }
             }
+            statistics.l2Misses &+= 1
+            if slot == TranslationLookasideBuffer.dropped { note(.tlbDropped(.l2, address)) } else { note(.tlbMiss(.l2, address)) }
         }
         return walk(address, kind, cr3, memory: &memory)
     }
@@ -132,8 +159,9 @@ public struct Core: Sendable {
 
     mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
                        memory: inout PhysicalMemory) -> TranslationOutcome {
-        begin(.walk)
-        defer { end(.walk) }
+        let logging = log.isEnabled
+        if logging { begin(.walk) }
+        defer { if logging { end(.walk) } }
         statistics.walks &+= 1
         var start = PageWalker.Start.root(cr3.pml4)
         if pagingStructureCachesEnabled {
@@ -152,13 +180,19 @@ public struct Core: Sendable {
         }
         let walk = PageWalker.walk(address, kind, from: start, memory: &memory)
         statistics.walkRefs &+= UInt64(walk.references)
+        // One pass over the entries read: charge each reference (flat, or where
+        // its line hits) and, on success, note the PSC fills to make.
+        let flat = costs.flatWalkReference
+        var rights = start.rights
+        let fillsCaches = pagingStructureCachesEnabled && walk.outcome.isTranslation
         for i in 0..<walk.references {
-            if costs.flatWalkReference {
+            let step = walk[i]
+            if flat {
                 charge(.walkRef)
-            } else if let step = walk.step(i) {
+            } else {
                 charge(pageTableLines.read(PageTableLineCache.line(step.table, step.index)).cost)
             }
-            if log.isEnabled, let step = walk.step(i) { note(.walkReference(step)) }
+            if logging { note(.walkReference(step)) }
         }
         switch walk.outcome {
         case .fault(let code):
@@ -168,10 +202,9 @@ public struct Core: Sendable {
         case .translation(let translation):
             if walk.accessedDirtyBitsSet > 0 { charge(.walkAD, times: UInt64(walk.accessedDirtyBitsSet)) }
             note(.walkDone(address, translation, accessedDirtyBitsSet: walk.accessedDirtyBitsSet))
-            if pagingStructureCachesEnabled && walk.references > 1 {
-                var rights = start.rights
+            if fillsCaches && walk.references > 1 {
                 for i in 0..<(walk.references - 1) {
-                    guard let step = walk.step(i) else { continue }
+                    let step = walk[i]
                     rights.formIntersection(AccessRights.granted(by: step.entry))
                     switch step.level {
                     case .pml4: pml4eCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)

@@ -96,26 +96,39 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
 ///
 /// The defaults are provisional figures for a Skylake-class core; docs/cost-model.md
 /// gives each its source and the issue that will replace them with cited presets.
+///
+/// The cycles sit in fixed-size inline storage indexed by `CostKey.rawValue`:
+/// a charge reads one word at a constant offset, with no heap buffer to reach
+/// through (docs/performance.md).
 public struct CostModel: Hashable, Sendable {
-    private var cycles: [CycleCount]
+    @usableFromInline var cycles: InlineArray<27, CycleCount>
     /// True once `cost.walk.ref` is set: every page-table reference then costs
     /// exactly that (SPEC 6). Otherwise a reference costs what the level of the
     /// page-table line cache it hits costs (`cost.walk.l1d` ... `cost.walk.dram`).
     public private(set) var flatWalkReference = false
 
     public init() {
-        cycles = CostKey.allCases.map(CostModel.defaultCycles)
+        precondition(CostKey.allCases.count == 27, "CostModel's storage holds one word per CostKey")
+        cycles = InlineArray { CostModel.defaultCycles(CostKey(rawValue: $0)!) }
     }
 
     @inlinable public subscript(key: CostKey) -> CycleCount {
-        get { value(key) }
+        get { cycles[key.rawValue] }
         set { setValue(key, newValue) }
     }
 
-    @usableFromInline func value(_ key: CostKey) -> CycleCount { cycles[key.rawValue] }
     @usableFromInline mutating func setValue(_ key: CostKey, _ value: CycleCount) {
         cycles[key.rawValue] = value
         if key == .walkRef { flatWalkReference = true }
+    }
+
+    public static func == (a: CostModel, b: CostModel) -> Bool {
+        a.flatWalkReference == b.flatWalkReference && CostKey.allCases.allSatisfy { a[$0] == b[$0] }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(flatWalkReference)
+        for key in CostKey.allCases { hasher.combine(self[key]) }
     }
 
     /// The provisional default of each key (see docs/cost-model.md).
@@ -157,23 +170,26 @@ public struct CostModel: Hashable, Sendable {
 /// Every charge goes through `charge`, which files it under its category, so
 /// the categories add up to the clock by construction.
 public struct CycleAccount: Sendable {
-    public private(set) var clock: CycleCount = 0
-    private var byCategory = [CycleCount](repeating: 0, count: CycleCategory.allCases.count)
+    @usableFromInline var total: CycleCount = 0
+    /// Cycles per category, indexed by `CycleCategory.rawValue`, stored inline.
+    @usableFromInline var byCategory = InlineArray<10, CycleCount>(repeating: 0)
 
-    public init() {}
+    public init() {
+        precondition(CycleCategory.allCases.count == 10, "CycleAccount's storage holds one word per CycleCategory")
+    }
+
+    /// The core's clock: the sum of every category.
+    @inlinable public var clock: CycleCount { total }
 
     @inlinable public mutating func charge(_ cycles: CycleCount, to category: CycleCategory) {
-        add(cycles, category)
-    }
-    @usableFromInline mutating func add(_ cycles: CycleCount, _ category: CycleCategory) {
-        clock &+= cycles
+        total &+= cycles
         byCategory[category.rawValue] &+= cycles
     }
 
     /// Moves the clock forward to `time` (if it is behind), filing the gap as `wait`.
     public mutating func wait(until time: CycleCount) {
-        if time > clock { add(time - clock, .wait) }
+        if time > clock { charge(time - clock, to: .wait) }
     }
 
-    public subscript(category: CycleCategory) -> CycleCount { byCategory[category.rawValue] }
+    @inlinable public subscript(category: CycleCategory) -> CycleCount { byCategory[category.rawValue] }
 }

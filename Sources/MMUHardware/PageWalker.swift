@@ -8,6 +8,9 @@ public enum PageWalker {
         public var table: FrameNumber
         public var index: UInt64
         public var entry: PageTableEntry
+
+        /// Placeholder for a slot of `Walk` no entry was read into.
+        static let none = Step(level: .pml4, table: FrameNumber(0), index: 0, entry: .empty)
     }
 
     /// Where a walk starts: the root (CR3) or, after a paging-structure-cache
@@ -29,6 +32,12 @@ public enum PageWalker {
     public enum Outcome: Sendable {
         case translation(Translation)
         case fault(PageFaultErrorCode)
+
+        /// Whether the walk ended in a translation.
+        @inlinable public var isTranslation: Bool {
+            if case .translation = self { return true }
+            return false
+        }
     }
 
     /// The result of one walk: outcome, the entries read (at most 4), and the
@@ -38,20 +47,24 @@ public enum PageWalker {
         public var references = 0
         public var accessedDirtyBitsSet = 0
         // Fixed storage for the path: no heap allocation per walk.
-        var s0: Step? = nil, s1: Step? = nil, s2: Step? = nil, s3: Step? = nil
+        var s0 = Step.none, s1 = Step.none, s2 = Step.none, s3 = Step.none
 
         init(outcome: Outcome) { self.outcome = outcome }
 
-        public func step(_ i: Int) -> Step? {
+        /// Entry `i` read (0 is the first, `references - 1` the last).
+        @inline(__always) subscript(i: Int) -> Step {
             switch i {
             case 0: return s0
             case 1: return s1
             case 2: return s2
-            case 3: return s3
-            default: return nil
+            default: return s3
             }
         }
-        mutating func record(_ step: Step) {
+
+        public func step(_ i: Int) -> Step? {
+            i >= 0 && i < references ? self[i] : nil
+        }
+        @inline(__always) mutating func record(_ step: Step) {
             switch references {
             case 0: s0 = step
             case 1: s1 = step
@@ -61,7 +74,7 @@ public enum PageWalker {
             references += 1
         }
         /// The entries read, root first.
-        public var steps: [Step] { (0..<references).compactMap(step) }
+        public var steps: [Step] { (0..<references).map { self[$0] } }
     }
 
     /// Bits that must be zero in a leaf of each large size (PAT is bit 12).
@@ -124,7 +137,7 @@ public enum PageWalker {
     static func setAccessedAndDirty(_ walk: Walk, _ kind: AccessKind, memory: inout PhysicalMemory) -> Int {
         var count = 0
         for i in 0..<walk.references {
-            guard let step = walk.step(i) else { continue }
+            let step = walk[i]
             var entry = step.entry
             var changed = false
             if !entry.has(.accessed) { entry.flags.insert(.accessed); count += 1; changed = true }

@@ -3,14 +3,19 @@
 /// VA[47:30] or VA[47:21]) under a PCID to the physical frame of the next
 /// paging structure, with the rights accumulated so far. Fully associative,
 /// true LRU.
+///
+/// The key, PCID and validity of an entry are folded into one 64-bit tag, so
+/// the fully associative search compares one word per entry.
 public struct PagingStructureCache: Sendable {
     struct Entry: Sendable {
-        var key: UInt64 = 0
+        /// `key << 17 | pcid << 1 | 1`; 0 in an empty slot.
+        var tag: UInt64 = 0
         var table: UInt64 = 0
         var lastUse: UInt64 = 0
-        var pcid: UInt16 = 0
         var rights: AccessRights = []
-        var valid = false
+
+        var valid: Bool { tag != 0 }
+        var pcid: UInt16 { UInt16(truncatingIfNeeded: tag >> 1) }
     }
 
     /// The level of the entries this cache holds: `.pml4`, `.pdpt` or `.pd`.
@@ -32,45 +37,71 @@ public struct PagingStructureCache: Sendable {
         (address.rawValue & 0x0000_FFFF_FFFF_FFFF) >> level.indexShift
     }
 
-    /// The next table's frame and accumulated rights for `address`, if cached.
-    public mutating func lookup(_ address: VirtualAddress, pcid: PCID) -> (table: FrameNumber, rights: AccessRights)? {
-        let key = key(of: address)
-        for slot in slots.indices where slots[slot].valid && slots[slot].key == key && slots[slot].pcid == pcid.rawValue {
-            useCounter &+= 1
-            slots[slot].lastUse = useCounter
-            return (FrameNumber(slots[slot].table), slots[slot].rights)
-        }
-        return nil
+    @inline(__always) private func tag(_ address: VirtualAddress, _ pcid: PCID) -> UInt64 {
+        key(of: address) << 17 | UInt64(pcid.rawValue) << 1 | 1
     }
 
+    /// The slot holding `tag`, or -1. At most one valid entry has a given tag.
+    @inline(__always) private func slot(of tag: UInt64) -> Int {
+        slots.withUnsafeBufferPointer { buffer in
+            var slot = 0
+            while slot < buffer.count {
+                if buffer[slot].tag == tag { return slot }
+                slot &+= 1
+            }
+            return -1
+        }
+    }
+
+    /// The next table's frame and accumulated rights for `address`, if cached.
+    @inline(__always)
+    public mutating func lookup(_ address: VirtualAddress, pcid: PCID) -> (table: FrameNumber, rights: AccessRights)? {
+        let slot = slot(of: tag(address, pcid))
+        guard slot >= 0 else { return nil }
+        useCounter &+= 1
+        slots[slot].lastUse = useCounter
+        return (FrameNumber(slots[slot].table), slots[slot].rights)
+    }
+
+    /// Caches `table` and `rights` for `address` under `pcid`: replaces the
+    /// entry already there, else fills the first empty slot, else evicts the
+    /// first least recently used entry.
     public mutating func insert(_ address: VirtualAddress, table: FrameNumber, rights: AccessRights, pcid: PCID) {
         guard isEnabled else { return }
-        let key = key(of: address)
-        var victim = 0
-        var oldest = UInt64.max
-        for slot in slots.indices {
-            let e = slots[slot]
-            if e.valid && e.key == key && e.pcid == pcid.rawValue { victim = slot; break }
-            if !e.valid { if oldest != 0 { victim = slot; oldest = 0 }; continue }
-            if e.lastUse < oldest { oldest = e.lastUse; victim = slot }
+        let tag = tag(address, pcid)
+        let victim = slots.withUnsafeBufferPointer { buffer in
+            var empty = -1
+            var oldest = 0
+            var oldestUse = UInt64.max
+            var slot = 0
+            while slot < buffer.count {
+                let e = buffer[slot]
+                if e.tag == tag { return slot }
+                if e.tag == 0 {
+                    if empty < 0 { empty = slot }
+                } else if empty < 0 && e.lastUse < oldestUse {
+                    oldestUse = e.lastUse
+                    oldest = slot
+                }
+                slot &+= 1
+            }
+            return empty >= 0 ? empty : oldest
         }
         useCounter &+= 1
-        slots[victim] = Entry(key: key, table: table.rawValue, lastUse: useCounter, pcid: pcid.rawValue, rights: rights, valid: true)
+        slots[victim] = Entry(tag: tag, table: table.rawValue, lastUse: useCounter, rights: rights)
     }
 
     /// Drops the entry that `address` would use under `pcid`.
     public mutating func invalidate(_ address: VirtualAddress, pcid: PCID) {
-        let key = key(of: address)
-        for slot in slots.indices where slots[slot].valid && slots[slot].key == key && slots[slot].pcid == pcid.rawValue {
-            slots[slot].valid = false
-        }
+        let slot = slot(of: tag(address, pcid))
+        if slot >= 0 { slots[slot].tag = 0 }
     }
 
     /// Drops every entry tagged `pcid` (nil: every entry).
     public mutating func flush(pcid: PCID?) {
         for slot in slots.indices where slots[slot].valid {
             if let pcid, slots[slot].pcid != pcid.rawValue { continue }
-            slots[slot].valid = false
+            slots[slot].tag = 0
         }
     }
 

@@ -8,9 +8,9 @@ public struct PhysicalMemory: Sendable {
     /// Number of 4 KiB frames.
     public let frameCount: Int
     /// For each frame, 1 + its slot in `words`, or 0 when the frame reads as zeros.
-    private var slotOfFrame: [UInt32]
+    @usableFromInline var slotOfFrame: [UInt32]
     /// Backing store: slot `s` holds words `s*512 ..< (s+1)*512`.
-    private var words: [UInt64] = []
+    @usableFromInline var words: [UInt64] = []
     /// Slots given back by zeroed frames.
     private var freeSlots: [UInt32] = []
 
@@ -27,7 +27,7 @@ public struct PhysicalMemory: Sendable {
     }
 
     /// Reads word `index` (0..<512) of `frame`; frames outside memory read as zeros.
-    public func readWord(_ frame: FrameNumber, _ index: Int) -> UInt64 {
+    @inlinable public func readWord(_ frame: FrameNumber, _ index: Int) -> UInt64 {
         guard frame.rawValue < UInt64(frameCount) else { return 0 }
         let slot = slotOfFrame[frame.index]
         if slot == 0 { return 0 }
@@ -35,7 +35,7 @@ public struct PhysicalMemory: Sendable {
     }
 
     /// Writes word `index` (0..<512) of `frame`; writes outside memory are dropped.
-    public mutating func writeWord(_ frame: FrameNumber, _ index: Int, _ value: UInt64) {
+    @inlinable public mutating func writeWord(_ frame: FrameNumber, _ index: Int, _ value: UInt64) {
         guard frame.rawValue < UInt64(frameCount) else { return }
         var slot = slotOfFrame[frame.index]
         if slot == 0 {
@@ -54,18 +54,26 @@ public struct PhysicalMemory: Sendable {
     }
 
     /// Reads 8 little-endian bytes at `address`, which must not cross its frame.
-    public func read64(_ address: PhysicalAddress) -> UInt64 {
+    @inlinable public func read64(_ address: PhysicalAddress) -> UInt64 {
         let offset = address.offset
         if offset & 7 == 0 { return readWord(address.frame, Int(offset >> 3)) }
+        return readUnaligned64(address)
+    }
+
+    @usableFromInline func readUnaligned64(_ address: PhysicalAddress) -> UInt64 {
         var value: UInt64 = 0
         for i in 0..<UInt64(8) { value |= UInt64(readByte(PhysicalAddress(rawValue: address.rawValue + i))) << (8 * i) }
         return value
     }
 
     /// Writes 8 little-endian bytes at `address`, which must not cross its frame.
-    public mutating func write64(_ address: PhysicalAddress, _ value: UInt64) {
+    @inlinable public mutating func write64(_ address: PhysicalAddress, _ value: UInt64) {
         let offset = address.offset
         if offset & 7 == 0 { writeWord(address.frame, Int(offset >> 3), value); return }
+        writeUnaligned64(address, value)
+    }
+
+    @usableFromInline mutating func writeUnaligned64(_ address: PhysicalAddress, _ value: UInt64) {
         for i in 0..<UInt64(8) { writeByte(PhysicalAddress(rawValue: address.rawValue + i), UInt8(truncatingIfNeeded: value >> (8 * i))) }
     }
 
@@ -128,7 +136,7 @@ public struct PhysicalMemory: Sendable {
         return true
     }
 
-    private mutating func attachSlot(to frame: FrameNumber) -> UInt32 {
+    @usableFromInline mutating func attachSlot(to frame: FrameNumber) -> UInt32 {
         let slot: UInt32
         if let reused = freeSlots.popLast() {
             slot = reused

@@ -15,21 +15,27 @@ public struct AccessRights: OptionSet, Hashable, Sendable {
 
     /// Whether a user-mode access of `kind` may use a translation with these rights
     /// (a write needs RW and D, a fetch needs no XD; SPEC section 1).
-    @inlinable public func permits(_ kind: AccessKind) -> Bool {
+    @inlinable @inline(__always) public func permits(_ kind: AccessKind) -> Bool {
+        let needed = AccessRights.needed(for: kind)
+        return rawValue & needed == needed
+    }
+
+    /// The bits `permits` requires for `kind` (plain masks: no set is built
+    /// on the access path).
+    @inlinable @inline(__always) static func needed(for kind: AccessKind) -> UInt8 {
         switch kind {
-        case .read: return contains(.user)
-        case .write: return contains([.user, .writable, .dirty])
-        case .fetch: return contains([.user, .executable])
+        case .read: return 1 << 1                    // user
+        case .write: return 1 << 1 | 1 << 0 | 1 << 3 // user, writable, dirty
+        case .fetch: return 1 << 1 | 1 << 2         // user, executable
         }
     }
 
     /// The rights one paging-structure entry contributes.
     @inlinable public static func granted(by entry: PageTableEntry) -> AccessRights {
-        var rights: AccessRights = []
-        if entry.has(.writable) { rights.insert(.writable) }
-        if entry.has(.user) { rights.insert(.user) }
-        if !entry.has(.noExecute) { rights.insert(.executable) }
-        return rights
+        // R/W is PTE bit 1 and U/S bit 2; they land in bits 0 and 1 here.
+        let writableAndUser = UInt8(truncatingIfNeeded: entry.rawValue >> 1) & 0b11
+        let executable: UInt8 = entry.rawValue >> 63 == 0 ? 1 << 2 : 0
+        return AccessRights(rawValue: writableAndUser | executable)
     }
 }
 
@@ -47,7 +53,7 @@ public struct Translation: Hashable, Sendable {
     }
 
     /// The physical address `address` translates to.
-    @inlinable public func physicalAddress(of address: VirtualAddress) -> PhysicalAddress {
+    @inlinable @inline(__always) public func physicalAddress(of address: VirtualAddress) -> PhysicalAddress {
         PhysicalAddress(rawValue: frame.rawValue << Paging.pageShift &+ (address.rawValue & (size.bytes &- 1)))
     }
 }

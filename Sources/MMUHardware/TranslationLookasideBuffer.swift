@@ -2,21 +2,29 @@
 ///
 /// Storage is one flat array of `sets * ways` entries; set `s` holds slots
 /// `s*ways ..< (s+1)*ways`. The set index is the page number (at the entry's
-/// page size) modulo the number of sets; the PCID is not hashed in (SPEC 6).
+/// page size) modulo the number of sets — a mask when the number of sets is a
+/// power of two, as in every preset; the PCID is not hashed in (SPEC 6).
 /// An entry of any page size may live here; 2 MiB and 1 GiB sets are probed
 /// only while such entries exist.
+///
+/// An entry is 32 bytes: its page number, size and validity folded into one
+/// 64-bit tag so that a probe compares one word per way (docs/performance.md).
 public struct TranslationLookasideBuffer: Sendable {
     /// One cached translation.
     public struct Entry: Sendable {
-        /// Page number at `size` (VA >> size.shift).
-        var page: UInt64 = 0
+        /// `page << 3 | size << 1 | 1`, where `page` is VA >> size.shift; 0 in
+        /// an empty slot.
+        var tag: UInt64 = 0
         var frame: UInt64 = 0
         /// LRU age: larger is more recent.
         var lastUse: UInt64 = 0
         var pcid: UInt16 = 0
-        var size: UInt8 = 0
         var rights: AccessRights = []
-        var valid = false
+        var size: PageSize = .size4K
+
+        var valid: Bool { tag != 0 }
+        /// Page number at `size`.
+        var page: UInt64 { tag >> 3 }
     }
 
     /// Where a lookup ended.
@@ -31,6 +39,9 @@ public struct TranslationLookasideBuffer: Sendable {
     public let entryCount: Int
     public let ways: Int
     public let sets: Int
+    /// `sets - 1` when `sets` is a power of two (the set index is then a mask), else 0.
+    private let setMask: UInt64
+    private let setsArePowerOfTwo: Bool
     fileprivate var slots: [Entry]
     private var useCounter: UInt64 = 0
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their probes.
@@ -43,7 +54,11 @@ public struct TranslationLookasideBuffer: Sendable {
         self.entryCount = max(0, entries)
         self.ways = ways
         self.sets = max(1, entryCount / ways)
-        self.slots = [Entry](repeating: Entry(), count: entryCount == 0 ? 0 : sets * ways)
+        setsArePowerOfTwo = sets & (sets - 1) == 0
+        setMask = setsArePowerOfTwo ? UInt64(sets - 1) : 0
+        // A disabled TLB keeps one empty slot (1 set of 1 way) that nothing is
+        // ever inserted into, so a probe needs no emptiness check.
+        self.slots = [Entry](repeating: Entry(), count: sets * ways)
     }
 
     public var isEnabled: Bool { entryCount > 0 }
@@ -51,90 +66,144 @@ public struct TranslationLookasideBuffer: Sendable {
     /// Number of valid entries (for tests and reports).
     public var occupancy: Int { slots.reduce(0) { $0 + ($1.valid ? 1 : 0) } }
 
+    @inline(__always) static func tag(_ page: UInt64, _ size: PageSize) -> UInt64 {
+        page << 3 | UInt64(size.rawValue) << 1 | 1
+    }
+
     @inline(__always) private func setBase(_ page: UInt64) -> Int {
-        Int(truncatingIfNeeded: page % UInt64(sets)) &* ways
+        let set = setsArePowerOfTwo ? page & setMask : page % UInt64(sets)
+        return Int(truncatingIfNeeded: set) &* ways
     }
 
-    @inline(__always) private func find(_ page: UInt64, _ size: PageSize, _ pcid: PCID) -> Int? {
-        guard !slots.isEmpty else { return nil }
+    /// The slot of the valid entry for `page` at `size` usable under `pcid`
+    /// (tagged `pcid`, or global), or -1.
+    @inline(__always) private func find(_ page: UInt64, _ size: PageSize, _ pcid: PCID) -> Int {
         let base = setBase(page)
-        var slot = base
-        let end = base &+ ways
-        while slot < end {
-            let e = slots[slot]
-            if e.valid && e.page == page && e.size == size.rawValue
-                && (e.pcid == pcid.rawValue || e.rights.contains(.global)) {
-                return slot
+        let tag = Self.tag(page, size)
+        let ways = ways
+        return slots.withUnsafeBufferPointer { buffer in
+            var slot = base
+            let end = base &+ ways
+            while slot < end {
+                let e = buffer[slot]
+                if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return slot }
+                slot &+= 1
             }
-            slot &+= 1
+            return -1
         }
-        return nil
     }
 
-    @inline(__always) private func findAnySize(_ address: VirtualAddress, _ pcid: PCID) -> Int? {
-        if let slot = find(address.rawValue >> 12, .size4K, pcid) { return slot }
-        if largeEntries > 0 {
-            if let slot = find(address.rawValue >> 21, .size2M, pcid) { return slot }
-            if let slot = find(address.rawValue >> 30, .size1G, pcid) { return slot }
+    @inline(__always) private func findAnySize(_ address: VirtualAddress, _ pcid: PCID) -> Int {
+        let slot = find(address.rawValue >> 12, .size4K, pcid)
+        if slot >= 0 || largeEntries == 0 { return slot }
+        return findLarge(address, pcid)
+    }
+
+    /// The 2 MiB, then the 1 GiB probe (only while such entries exist).
+    @inline(never) private func findLarge(_ address: VirtualAddress, _ pcid: PCID) -> Int {
+        let slot = find(address.rawValue >> 21, .size2M, pcid)
+        if slot >= 0 { return slot }
+        return find(address.rawValue >> 30, .size1G, pcid)
+    }
+
+    /// What `hit` returns when no entry matched.
+    static let missed = -1
+    /// What `hit` returns when an entry matched but did not permit the access
+    /// and was dropped (SPEC 1).
+    static let dropped = -2
+
+    /// The slot of the entry that translates `address` for an access of `kind`
+    /// under `pcid`, now the most recently used; or `missed`, or `dropped`.
+    /// The access path's lookup: a slot index, no enum or `Translation` built.
+    @inline(__always) mutating func hit(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Int {
+        let slot = findAnySize(address, pcid)
+        guard slot >= 0 else { return Self.missed }
+        if !slots[slot].rights.permits(kind) {
+            remove(slot)
+            return Self.dropped
         }
-        return nil
+        useCounter &+= 1
+        slots[slot].lastUse = useCounter
+        return slot
+    }
+
+    /// The physical address the entry in `slot` gives `address`.
+    @inline(__always) func physicalAddress(at slot: Int, of address: VirtualAddress) -> PhysicalAddress {
+        let e = slots[slot]
+        let offsetMask: UInt64 = (1 << (12 &+ 9 &* UInt64(e.size.rawValue))) &- 1
+        return PhysicalAddress(rawValue: e.frame << Paging.pageShift &+ (address.rawValue & offsetMask))
+    }
+
+    /// The translation the entry in `slot` holds.
+    @inline(__always) func translation(at slot: Int) -> Translation {
+        let e = slots[slot]
+        return Translation(frame: FrameNumber(e.frame), size: e.size, rights: e.rights)
     }
 
     /// Looks `address` up for an access of `kind` under `pcid`.
     public mutating func lookup(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Lookup {
-        guard let slot = findAnySize(address, pcid) else { return .miss }
-        let e = slots[slot]
-        if !e.rights.permits(kind) {
-            remove(slot)
-            return .dropped
+        let slot = hit(address, pcid: pcid, for: kind)
+        switch slot {
+        case Self.missed: return .miss
+        case Self.dropped: return .dropped
+        default: return .hit(translation(at: slot))
         }
-        useCounter &+= 1
-        slots[slot].lastUse = useCounter
-        return .hit(Translation(frame: FrameNumber(e.frame), size: PageSize(rawValue: e.size) ?? .size4K, rights: e.rights))
     }
 
     /// Caches `translation` for the page holding `address`, evicting the set's LRU entry.
+    ///
+    /// One pass over the set finds the entry to replace: an existing entry for
+    /// the page usable under `pcid`, else the first empty slot, else the first
+    /// least recently used entry.
     public mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID) {
         guard isEnabled else { return }
         let page = address.rawValue >> translation.size.shift
-        var victim: Int
-        if let existing = find(page, translation.size, pcid) {
-            victim = existing
-            remove(existing)
-        } else {
-            let base = setBase(page)
-            victim = base
-            var oldest = UInt64.max
-            for slot in base..<(base + ways) {
-                if !slots[slot].valid { victim = slot; break }
-                if slots[slot].lastUse < oldest { oldest = slots[slot].lastUse; victim = slot }
+        let tag = Self.tag(page, translation.size)
+        let base = setBase(page)
+        let ways = ways
+        let (existing, empty, oldest) = slots.withUnsafeBufferPointer { buffer in
+            var empty = -1
+            var oldest = base
+            var oldestUse = UInt64.max
+            var slot = base
+            let end = base &+ ways
+            while slot < end {
+                let e = buffer[slot]
+                if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return (slot, empty, oldest) }
+                if e.tag == 0 {
+                    if empty < 0 { empty = slot }
+                } else if empty < 0 && e.lastUse < oldestUse {
+                    oldestUse = e.lastUse
+                    oldest = slot
+                }
+                slot &+= 1
             }
-            if slots[victim].valid { remove(victim) }
+            return (-1, empty, oldest)
         }
+        let victim = existing >= 0 ? existing : empty >= 0 ? empty : oldest
+        remove(victim)
         useCounter &+= 1
-        slots[victim] = Entry(page: page, frame: translation.frame.rawValue, lastUse: useCounter,
-                              pcid: pcid.rawValue, size: translation.size.rawValue,
-                              rights: translation.rights, valid: true)
+        slots[victim] = Entry(tag: tag, frame: translation.frame.rawValue, lastUse: useCounter,
+                              pcid: pcid.rawValue, rights: translation.rights, size: translation.size)
         if translation.size != .size4K { largeEntries += 1 }
     }
 
-    private mutating func remove(_ slot: Int) {
-        if slots[slot].valid && slots[slot].size != PageSize.size4K.rawValue { largeEntries -= 1 }
-        slots[slot].valid = false
+    @inline(__always) private mutating func remove(_ slot: Int) {
+        if slots[slot].valid && slots[slot].size != .size4K { largeEntries -= 1 }
+        slots[slot].tag = 0
     }
 
     /// INVLPG / INVPCID individual-address: drops every entry (any page size)
     /// covering `address` tagged `pcid`, and global ones when `includeGlobal`.
     public mutating func invalidate(_ address: VirtualAddress, pcid: PCID, includeGlobal: Bool = true) {
-        guard !slots.isEmpty else { return }
         for size in PageSize.allCases {
             if size != .size4K && largeEntries == 0 { break }
             let page = address.rawValue >> size.shift
+            let tag = Self.tag(page, size)
             let base = setBase(page)
             for slot in base..<(base + ways) {
                 let e = slots[slot]
-                if e.valid && e.page == page && e.size == size.rawValue
-                    && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global))) {
+                if e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global))) {
                     remove(slot)
                 }
             }
@@ -154,7 +223,7 @@ public struct TranslationLookasideBuffer: Sendable {
 
     /// Whether some valid entry tagged `pcid` (or global) covers `address`.
     public func holds(_ address: VirtualAddress, pcid: PCID) -> Bool {
-        findAnySize(address, pcid) != nil
+        findAnySize(address, pcid) >= 0
     }
 }
 
@@ -163,10 +232,9 @@ extension TranslationLookasideBuffer {
     /// page base address and PCID (for the coherence checker).
     public func entry(mapping frame: FrameNumber) -> (address: VirtualAddress, pcid: PCID)? {
         for e in slots where e.valid {
-            let size = PageSize(rawValue: e.size) ?? .size4K
-            let frames = size.bytes >> Paging.pageShift
+            let frames = e.size.bytes >> Paging.pageShift
             if frame.rawValue >= e.frame && frame.rawValue < e.frame + frames {
-                return (VirtualAddress(e.page << size.shift), PCID(e.pcid))
+                return (VirtualAddress(e.page << e.size.shift), PCID(e.pcid))
             }
         }
         return nil

@@ -122,12 +122,23 @@ public struct System: Sendable {
 
     /// One trace access: an 8-byte load or store, or a 1-byte fetch. An access
     /// that crosses a page translates both pages.
+    ///
+    /// The common case costs two calls into the core: `translate` (an L1 TLB
+    /// hit stays inside it) and `retire`. With event logging on, the access
+    /// is wrapped in its span; with it off, no event is built.
     public mutating func access(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64 = 0) -> AccessResult {
         let c = core.rawValue
         guard current[c] != nil else { return .idle }
+        guard machine.cores[c].log.isEnabled else { return performAccess(core: core, kind, address, store: value) }
         machine.cores[c].begin(.access)
-        defer { machine.cores[c].end(.access) }
         machine.cores[c].note(.access(kind, address))
+        defer { machine.cores[c].end(.access) }
+        return performAccess(core: core, kind, address, store: value)
+    }
+
+    @inline(__always)
+    mutating func performAccess(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64) -> AccessResult {
+        let c = core.rawValue
         let width: UInt64 = kind == .fetch ? 1 : 8
         let lastByte = VirtualAddress(address.rawValue &+ (width - 1))
         guard address.isCanonical, lastByte.isCanonical, lastByte.rawValue >= address.rawValue else {
@@ -172,9 +183,7 @@ public struct System: Sendable {
             }
             if kind == .write { result = value }
         }
-        machine.cores[c].charge(.access)
-        machine.cores[c].statistics.accesses &+= 1
-        machine.cores[c].note(.accessDone(kind, address, first, result))
+        machine.cores[c].retire(kind, address, first, result)
         return .completed(result)
     }
 
@@ -184,9 +193,16 @@ public struct System: Sendable {
     public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
         let c = core.rawValue
         guard current[c] != nil else { return .idle }
+        guard machine.cores[c].log.isEnabled else { return performTouch(core: core, kind, address, bytes: bytes) }
         machine.cores[c].begin(.access)
-        defer { machine.cores[c].end(.access) }
         machine.cores[c].note(.access(kind, address))
+        defer { machine.cores[c].end(.access) }
+        return performTouch(core: core, kind, address, bytes: bytes)
+    }
+
+    @inline(__always)
+    mutating func performTouch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
+        let c = core.rawValue
         let last = VirtualAddress(address.rawValue &+ (max(bytes, 1) - 1))
         guard address.isCanonical, last.isCanonical, last.rawValue >= address.rawValue else {
             generalProtection(core: core, address)
@@ -203,9 +219,7 @@ public struct System: Sendable {
             guard page.pageNumber < last.pageNumber else { break }
             page = VirtualAddress((page.pageNumber + 1) << Paging.pageShift)
         }
-        machine.cores[c].charge(.access)
-        machine.cores[c].statistics.accesses &+= 1
-        machine.cores[c].note(.accessDone(kind, address, physical, 0))
+        machine.cores[c].retire(kind, address, physical, 0)
         return .completed(0)
     }
 
@@ -216,6 +230,7 @@ public struct System: Sendable {
     }
 
     /// Translates one page, delivering each #PF to the kernel and retrying.
+    @inline(__always)
     mutating func translate(core: CoreID, _ address: VirtualAddress, _ kind: AccessKind) -> PageTranslation {
         // A handled fault resolves the page; more than a few in a row would be a
         // kernel bug, and the bound keeps a bug from hanging the run.
@@ -255,10 +270,12 @@ public struct System: Sendable {
     /// The PT frame covering `address` in `process`, or nil when some level is missing.
     func leafTable(_ process: ProcessID, _ address: VirtualAddress) -> FrameNumber? {
         var table = processes[process.rawValue].pml4
-        for level in [PagingLevel.pml4, .pdpt, .pd] {
+        var level = PagingLevel.pml4
+        while level != .pt {
             let entry = machine.memory.readEntry(table, address.index(at: level))
             guard entry.isPresent else { return nil }
             table = entry.frame
+            level = level.below ?? .pt
         }
         return table
     }
@@ -271,7 +288,9 @@ public struct System: Sendable {
     /// Nil when out of frames.
     mutating func ensureLeafTable(_ process: ProcessID, _ address: VirtualAddress, core: CoreID) -> FrameNumber? {
         var table = processes[process.rawValue].pml4
-        for level in [PagingLevel.pml4, .pdpt, .pd] {
+        var level = PagingLevel.pml4
+        while level != .pt {
+            defer { level = level.below ?? .pt }
             let index = address.index(at: level)
             var entry = machine.memory.readEntry(table, index)
             if !entry.isPresent {
