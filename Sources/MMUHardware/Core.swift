@@ -137,9 +137,10 @@ public struct Core: Sendable {
         let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
         if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
         if dropped { note(.tlbDropped(level1, address)) } else { note(.tlbMiss(level1, address)) }
+        var l2Victim = -1
         if l2.isEnabled {
             charge(.tlbL2)
-            let slot = l2.hit(address, pcid: pcid, for: kind)
+            let (slot, victim) = l2.hitOrVictim(address, pcid: pcid, for: kind)
             if slot >= 0 {
                 statistics.l2Hits &+= 1
                 note(.tlbHit(.l2, address))
@@ -149,29 +150,45 @@ public struct Core: Sendable {
             }
             statistics.l2Misses &+= 1
             if slot == TranslationLookasideBuffer.dropped { note(.tlbDropped(.l2, address)) } else { note(.tlbMiss(.l2, address)) }
+            l2Victim = victim
         }
-        return walk(address, kind, cr3, memory: &memory)
+        return walk(address, kind, cr3, l2Victim: l2Victim, memory: &memory)
     }
 
     @inline(__always) mutating func fillL1(_ address: VirtualAddress, _ kind: AccessKind, _ translation: Translation, _ pcid: PCID) {
         if kind == .fetch { l1i.insert(address, translation, pcid: pcid) } else { l1d.insert(address, translation, pcid: pcid) }
     }
 
-    mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
+    /// A page walk after both TLBs missed. Nothing touches the TLBs or the
+    /// paging-structure caches between their probes and the fills here, so
+    /// each fill goes straight to the victim its probe found.
+    mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3, l2Victim: Int = -1,
                        memory: inout PhysicalMemory) -> TranslationOutcome {
         let logging = log.isEnabled
         if logging { begin(.walk) }
         defer { if logging { end(.walk) } }
         statistics.walks &+= 1
         var start = PageWalker.Start.root(cr3.pml4)
+        var pdeVictim = -1, pdpteVictim = -1, pml4eVictim = -1
         if pagingStructureCachesEnabled {
             charge(.walkPSC)
-            if let hit = pdeCache.lookup(address, pcid: cr3.pcid) {
+            let pde = pdeCache.probe(address, pcid: cr3.pcid)
+            if let hit = pde.hit {
                 start = .init(level: .pt, table: hit.table, rights: hit.rights)
-            } else if let hit = pdpteCache.lookup(address, pcid: cr3.pcid) {
-                start = .init(level: .pd, table: hit.table, rights: hit.rights)
-            } else if let hit = pml4eCache.lookup(address, pcid: cr3.pcid) {
-                start = .init(level: .pdpt, table: hit.table, rights: hit.rights)
+            } else {
+                pdeVictim = pde.victim
+                let pdpte = pdpteCache.probe(address, pcid: cr3.pcid)
+                if let hit = pdpte.hit {
+                    start = .init(level: .pd, table: hit.table, rights: hit.rights)
+                } else {
+                    pdpteVictim = pdpte.victim
+                    let pml4e = pml4eCache.probe(address, pcid: cr3.pcid)
+                    if let hit = pml4e.hit {
+                        start = .init(level: .pdpt, table: hit.table, rights: hit.rights)
+                    } else {
+                        pml4eVictim = pml4e.victim
+                    }
+                }
             }
             if start.level != .pml4 {
                 statistics.pscHits &+= 1
@@ -180,11 +197,8 @@ public struct Core: Sendable {
         }
         let walk = PageWalker.walk(address, kind, from: start, memory: &memory)
         statistics.walkRefs &+= UInt64(walk.references)
-        // One pass over the entries read: charge each reference (flat, or where
-        // its line hits) and, on success, note the PSC fills to make.
+        // Charge each reference: flat, or where its line hits.
         let flat = costs.flatWalkReference
-        var rights = start.rights
-        let fillsCaches = pagingStructureCachesEnabled && walk.outcome.isTranslation
         for i in 0..<walk.references {
             let step = walk[i]
             if flat {
@@ -202,19 +216,21 @@ public struct Core: Sendable {
         case .translation(let translation):
             if walk.accessedDirtyBitsSet > 0 { charge(.walkAD, times: UInt64(walk.accessedDirtyBitsSet)) }
             note(.walkDone(address, translation, accessedDirtyBitsSet: walk.accessedDirtyBitsSet))
-            if fillsCaches && walk.references > 1 {
+            if pagingStructureCachesEnabled && walk.references > 1 {
+                // Every upper-level entry read fills its cache, whose probe missed.
+                var rights = start.rights
                 for i in 0..<(walk.references - 1) {
                     let step = walk[i]
                     rights.formIntersection(AccessRights.granted(by: step.entry))
                     switch step.level {
-                    case .pml4: pml4eCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)
-                    case .pdpt: pdpteCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)
-                    case .pd: pdeCache.insert(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid)
+                    case .pml4: pml4eCache.fill(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid, at: pml4eVictim)
+                    case .pdpt: pdpteCache.fill(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid, at: pdpteVictim)
+                    case .pd: pdeCache.fill(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid, at: pdeVictim)
                     case .pt: break
                     }
                 }
             }
-            l2.insert(address, translation, pcid: cr3.pcid)
+            l2.insert(address, translation, pcid: cr3.pcid, victim: l2Victim)
             fillL1(address, kind, translation, cr3.pcid)
             return .translated(translation.physicalAddress(of: address))
         }

@@ -9,6 +9,8 @@
 ///
 /// An entry is 32 bytes: its page number, size and validity folded into one
 /// 64-bit tag so that a probe compares one word per way (docs/performance.md).
+/// An empty slot has tag 0 and age 0, so the slot an insert takes (the first
+/// empty one, else the least recently used) is the first of least age.
 public struct TranslationLookasideBuffer: Sendable {
     /// One cached translation.
     public struct Entry: Sendable {
@@ -16,7 +18,7 @@ public struct TranslationLookasideBuffer: Sendable {
         /// an empty slot.
         var tag: UInt64 = 0
         var frame: UInt64 = 0
-        /// LRU age: larger is more recent.
+        /// LRU age: larger is more recent; 0 in an empty slot.
         var lastUse: UInt64 = 0
         var pcid: UInt16 = 0
         var rights: AccessRights = []
@@ -150,37 +152,74 @@ public struct TranslationLookasideBuffer: Sendable {
         }
     }
 
-    /// Caches `translation` for the page holding `address`, evicting the set's LRU entry.
-    ///
-    /// One pass over the set finds the entry to replace: an existing entry for
-    /// the page usable under `pcid`, else the first empty slot, else the first
-    /// least recently used entry.
-    public mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID) {
-        guard isEnabled else { return }
-        let page = address.rawValue >> translation.size.shift
-        let tag = Self.tag(page, translation.size)
+    /// `hit` for a lookup whose miss goes on to a walk: on a clean miss of a
+    /// 4 KiB lookup (no large entries, nothing dropped) it also returns the
+    /// slot `insert` would give a 4 KiB translation of the page, found in the
+    /// same pass over the set; otherwise the victim is -1.
+    @inline(__always)
+    mutating func hitOrVictim(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> (slot: Int, victim: Int) {
+        guard largeEntries == 0 && isEnabled else { return (hit(address, pcid: pcid, for: kind), -1) }
+        let page = address.rawValue >> 12
         let base = setBase(page)
+        let tag = Self.tag(page, .size4K)
         let ways = ways
-        let (existing, empty, oldest) = slots.withUnsafeBufferPointer { buffer in
-            var empty = -1
-            var oldest = base
-            var oldestUse = UInt64.max
+        let (slot, victim) = slots.withUnsafeBufferPointer { buffer in
+            var victim = base
+            var victimUse = UInt64.max
             var slot = base
             let end = base &+ ways
             while slot < end {
                 let e = buffer[slot]
-                if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return (slot, empty, oldest) }
-                if e.tag == 0 {
-                    if empty < 0 { empty = slot }
-                } else if empty < 0 && e.lastUse < oldestUse {
-                    oldestUse = e.lastUse
-                    oldest = slot
-                }
+                if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return (slot, -1) }
+                if e.lastUse < victimUse { victimUse = e.lastUse; victim = slot }
                 slot &+= 1
             }
-            return (-1, empty, oldest)
+            return (-1, victim)
         }
-        let victim = existing >= 0 ? existing : empty >= 0 ? empty : oldest
+        guard slot >= 0 else { return (Self.missed, victim) }
+        if !slots[slot].rights.permits(kind) {
+            remove(slot)
+            return (Self.dropped, -1)
+        }
+        useCounter &+= 1
+        slots[slot].lastUse = useCounter
+        return (slot, -1)
+    }
+
+    /// Caches `translation` for the page holding `address`, evicting the set's LRU entry.
+    ///
+    /// One pass over the set finds the entry to replace: an existing entry for
+    /// the page usable under `pcid`, else the first empty slot, else the first
+    /// least recently used entry (empty slots have age 0: the first of least age).
+    public mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID) {
+        insert(address, translation, pcid: pcid, victim: -1)
+    }
+
+    /// `insert`, given the `victim` a `hitOrVictim` of the same page and PCID
+    /// returned (-1: search the set) with no change to this TLB since.
+    @inline(__always)
+    mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID, victim known: Int) {
+        guard isEnabled else { return }
+        let page = address.rawValue >> translation.size.shift
+        let tag = Self.tag(page, translation.size)
+        var victim = known
+        if victim < 0 || translation.size != .size4K {
+            let base = setBase(page)
+            let ways = ways
+            victim = slots.withUnsafeBufferPointer { buffer in
+                var victim = base
+                var victimUse = UInt64.max
+                var slot = base
+                let end = base &+ ways
+                while slot < end {
+                    let e = buffer[slot]
+                    if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return slot }
+                    if e.lastUse < victimUse { victimUse = e.lastUse; victim = slot }
+                    slot &+= 1
+                }
+                return victim
+            }
+        }
         remove(victim)
         useCounter &+= 1
         slots[victim] = Entry(tag: tag, frame: translation.frame.rawValue, lastUse: useCounter,
@@ -190,35 +229,51 @@ public struct TranslationLookasideBuffer: Sendable {
 
     @inline(__always) private mutating func remove(_ slot: Int) {
         if slots[slot].valid && slots[slot].size != .size4K { largeEntries -= 1 }
-        slots[slot].tag = 0
+        slots[slot] = Entry()
     }
 
     /// INVLPG / INVPCID individual-address: drops every entry (any page size)
     /// covering `address` tagged `pcid`, and global ones when `includeGlobal`.
     public mutating func invalidate(_ address: VirtualAddress, pcid: PCID, includeGlobal: Bool = true) {
-        for size in PageSize.allCases {
-            if size != .size4K && largeEntries == 0 { break }
-            let page = address.rawValue >> size.shift
-            let tag = Self.tag(page, size)
-            let base = setBase(page)
-            for slot in base..<(base + ways) {
-                let e = slots[slot]
-                if e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global))) {
-                    remove(slot)
-                }
+        invalidate(address, .size4K, pcid, includeGlobal)
+        if largeEntries > 0 { invalidate(address, .size2M, pcid, includeGlobal) }
+        if largeEntries > 0 { invalidate(address, .size1G, pcid, includeGlobal) }
+    }
+
+    @inline(__always) private mutating func invalidate(_ address: VirtualAddress, _ size: PageSize, _ pcid: PCID, _ includeGlobal: Bool) {
+        let page = address.rawValue >> size.shift
+        let tag = Self.tag(page, size)
+        let base = setBase(page)
+        let end = base &+ ways
+        // Read first: most invalidations find nothing and then write nothing.
+        var slot = slots.withUnsafeBufferPointer { buffer in
+            var slot = base
+            while slot < end && buffer[slot].tag != tag { slot &+= 1 }
+            return slot
+        }
+        while slot < end {
+            let e = slots[slot]
+            if e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global))) {
+                remove(slot)
             }
+            slot &+= 1
         }
     }
 
     /// Drops every non-global entry tagged `pcid` (nil: of every PCID), and
     /// global ones too when `includeGlobal`.
     public mutating func flush(pcid: PCID?, includeGlobal: Bool = false) {
-        for slot in slots.indices where slots[slot].valid {
-            let e = slots[slot]
-            if e.rights.contains(.global) && !includeGlobal { continue }
-            if let pcid, e.pcid != pcid.rawValue && !e.rights.contains(.global) { continue }
-            remove(slot)
+        var removedLarge = 0
+        slots.withUnsafeMutableBufferPointer { buffer in
+            for slot in buffer.indices where buffer[slot].tag != 0 {
+                let e = buffer[slot]
+                if e.rights.contains(.global) && !includeGlobal { continue }
+                if let pcid, e.pcid != pcid.rawValue && !e.rights.contains(.global) { continue }
+                if e.size != .size4K { removedLarge += 1 }
+                buffer[slot] = Entry()
+            }
         }
+        largeEntries -= removedLarge
     }
 
     /// Whether some valid entry tagged `pcid` (or global) covers `address`.
