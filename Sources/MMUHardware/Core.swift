@@ -15,6 +15,14 @@ public enum TranslationOutcome: Sendable {
     case pageFault(PageFaultErrorCode)
 }
 
+/// Where an access that `Core.execute` started ended.
+public enum ExecutionOutcome: Sendable {
+    /// The access retired; the value read (for a store, the value stored).
+    case completed(UInt64)
+    /// The translation raised #PF with this error code; no data moved.
+    case pageFault(PageFaultErrorCode)
+}
+
 /// One logical processor: its clock, TLBs, paging-structure caches and CR3.
 ///
 /// The core offers the kernel only what hardware offers: translation (which may
@@ -99,11 +107,33 @@ public struct Core: Sendable {
         note(.accessDone(kind, address, physical, value))
     }
 
+    /// One access within one page, start to end: translate `address`, move
+    /// the data (a load's 8 bytes, a store of `value`, a fetch's byte), retire.
+    /// The access path's single call into the core when no checker needs to
+    /// look between translation and data.
+    public mutating func execute(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
+                                 memory: inout PhysicalMemory) -> ExecutionOutcome {
+        let physical: PhysicalAddress
+        switch translate(address, kind, memory: &memory) {
+        case .translated(let pa): physical = pa
+        case .pageFault(let code): return .pageFault(code)
+        }
+        let result: UInt64
+        switch kind {
+        case .read: result = memory.read64(physical)
+        case .write: memory.write64(physical, value); result = value
+        case .fetch: result = UInt64(memory.readByte(physical))
+        }
+        retire(kind, address, physical, result)
+        return .completed(result)
+    }
+
     // MARK: Translation
 
     /// Translates `address` for a user-mode access of `kind`: L1 TLB, L2 TLB,
     /// then a walk. A walk that faults invalidates the address's entries (SDM
     /// 4.10.4.2) and fills nothing.
+    @inline(__always)
     public mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
                                    memory: inout PhysicalMemory) -> TranslationOutcome {
         guard let cr3 else { return .pageFault(.user) }

@@ -146,8 +146,24 @@ public struct System: Sendable {
             return .segmentationFault
         }
         let firstPageBytes = min(width, Paging.pageSize - address.pageOffset)
+        var attempts = 8
+        if firstPageBytes == width && !checksCoherence {
+            // The common case: one page and no checker between translation and
+            // data, so the core does the whole access in one call.
+            switch machine.cores[c].execute(kind, address, store: value, memory: &machine.memory) {
+            case .completed(let result): return .completed(result)
+            case .pageFault(let code):
+                switch handlePageFault(core: core, code, cr2: address) {
+                case .retry:
+                    machine.cores[c].note(.kernel("retry", address, 0))
+                    attempts -= 1
+                case .segmentationFault: return .segmentationFault
+                case .killed: return .killed
+                }
+            }
+        }
         let first: PhysicalAddress
-        switch translate(core: core, address, kind) {
+        switch translate(core: core, address, kind, attempts: attempts) {
         case .translated(let pa): first = pa
         case .segmentationFault: return .segmentationFault
         case .killed: return .killed
@@ -230,11 +246,11 @@ public struct System: Sendable {
     }
 
     /// Translates one page, delivering each #PF to the kernel and retrying.
-    @inline(__always)
-    mutating func translate(core: CoreID, _ address: VirtualAddress, _ kind: AccessKind) -> PageTranslation {
-        // A handled fault resolves the page; more than a few in a row would be a
-        // kernel bug, and the bound keeps a bug from hanging the run.
-        for _ in 0..<8 {
+    /// A handled fault resolves the page; more than a few in a row (8 tries in
+    /// all, `attempts` of them left here) would be a kernel bug, and the bound
+    /// keeps a bug from hanging the run.
+    mutating func translate(core: CoreID, _ address: VirtualAddress, _ kind: AccessKind, attempts: Int = 8) -> PageTranslation {
+        for _ in 0..<attempts {
             switch machine.cores[core.rawValue].translate(address, kind, memory: &machine.memory) {
             case .translated(let pa):
                 if checksCoherence { checkTranslation(core: core, address, kind, pa) }
