@@ -9,18 +9,24 @@ import MMUKernel
 /// warm-up, N timed runs per benchmark, median and spread (swift-nio's
 /// performance tester's shape). `--size` replaces each chosen benchmark's size
 /// (accesses, pages or rounds), for short runs under callgrind.
+/// `mmusim-bench scaling [--runs N]` prints the scaling tables (`Scaling`).
 public enum BenchmarkTool {
     public static func main(_ arguments: [String]) -> Int32 {
         var runs = 5
         var size: UInt64?
         var json = false
         var names: [String] = []
+        var scaling = false
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
             switch argument {
             case "--json": json = true
+            case "scaling": scaling = true
+            case "--footprint-row":
+                guard index < arguments.count, let pages = Int(arguments[index]), pages >= 1 else { return 2 }
+                return Scaling.footprintRow(pages: pages)
             case "--list":
                 for benchmark in Benchmark.all { emit(1, "\(benchmark.name)  \(benchmark.summary)\n") }
                 return 0
@@ -46,6 +52,7 @@ public enum BenchmarkTool {
                 names.append(argument)
             }
         }
+        if scaling { return Scaling.run(runs: runs) }
         let chosen = Benchmark.all.filter { b in names.isEmpty || names.contains { b.name.hasPrefix($0) } }
         var results: [Result] = []
         for benchmark in chosen {
