@@ -113,8 +113,23 @@ public struct Core: Sendable {
     /// look between translation and data.
     public mutating func execute(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
                                  memory: inout PhysicalMemory) -> ExecutionOutcome {
+        if log.isEnabled { return executeLogging(kind, address, store: value, memory: &memory) }
+        return execute(kind, address, store: value, memory: &memory, logging: false)
+    }
+
+    @inline(never)
+    mutating func executeLogging(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
+                                 memory: inout PhysicalMemory) -> ExecutionOutcome {
+        execute(kind, address, store: value, memory: &memory, logging: true)
+    }
+
+    /// `execute`, compiled twice: with `logging` a constant, the copy that
+    /// runs while event logging is off has no event code at all.
+    @inline(__always)
+    mutating func execute(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
+                          memory: inout PhysicalMemory, logging: Bool) -> ExecutionOutcome {
         let physical: PhysicalAddress
-        switch translate(address, kind, memory: &memory) {
+        switch translate(address, kind, memory: &memory, logging: logging) {
         case .translated(let pa): physical = pa
         case .pageFault(let code): return .pageFault(code)
         }
@@ -124,8 +139,17 @@ public struct Core: Sendable {
         case .write: memory.write64(physical, value); result = value
         case .fetch: result = UInt64(memory.readByte(physical))
         }
-        retire(kind, address, physical, result)
+        charge(.access, logging: logging)
+        statistics.accesses &+= 1
+        if logging { log.record(id, clock, .accessDone(kind, address, physical, result)) }
         return .completed(result)
+    }
+
+    /// `charge` of one `key` under its own category, with the log's state given.
+    @inline(__always) mutating func charge(_ key: CostKey, logging: Bool) {
+        let cycles = costs[key]
+        if logging { recordCharge(key, cycles, key.category) }
+        account.charge(cycles, to: key.category)
     }
 
     // MARK: Translation
@@ -133,18 +157,23 @@ public struct Core: Sendable {
     /// Translates `address` for a user-mode access of `kind`: L1 TLB, L2 TLB,
     /// then a walk. A walk that faults invalidates the address's entries (SDM
     /// 4.10.4.2) and fills nothing.
-    @inline(__always)
     public mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
                                    memory: inout PhysicalMemory) -> TranslationOutcome {
+        translate(address, kind, memory: &memory, logging: log.isEnabled)
+    }
+
+    /// The L1 hit path: a slot index from the TLB and the physical address
+    /// read from the entry; a miss goes on out of line.
+    @inline(__always)
+    mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
+                            memory: inout PhysicalMemory, logging: Bool) -> TranslationOutcome {
         guard let cr3 else { return .pageFault(.user) }
-        charge(.tlbL1)
-        // The L1 hit path: a slot index from the TLB, the physical address read
-        // from the entry, one counter and one branch for the event log.
+        charge(.tlbL1, logging: logging)
         if kind == .fetch {
             let slot = l1i.hit(address, pcid: cr3.pcid, for: kind)
             if slot >= 0 {
                 statistics.l1iHits &+= 1
-                if log.isEnabled { log.record(id, clock, .tlbHit(.l1i, address)) }
+                if logging { log.record(id, clock, .tlbHit(.l1i, address)) }
                 return .translated(l1i.physicalAddress(at: slot, of: address))
             }
             return translateAfterL1Miss(address, kind, cr3, dropped: slot == TranslationLookasideBuffer.dropped, memory: &memory)
@@ -152,7 +181,7 @@ public struct Core: Sendable {
         let slot = l1d.hit(address, pcid: cr3.pcid, for: kind)
         if slot >= 0 {
             statistics.l1dHits &+= 1
-            if log.isEnabled { log.record(id, clock, .tlbHit(.l1d, address)) }
+            if logging { log.record(id, clock, .tlbHit(.l1d, address)) }
             return .translated(l1d.physicalAddress(at: slot, of: address))
         }
         return translateAfterL1Miss(address, kind, cr3, dropped: slot == TranslationLookasideBuffer.dropped, memory: &memory)

@@ -129,7 +129,14 @@ public struct System: Sendable {
     public mutating func access(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64 = 0) -> AccessResult {
         let c = core.rawValue
         guard current[c] != nil else { return .idle }
-        guard machine.cores[c].log.isEnabled else { return performAccess(core: core, kind, address, store: value) }
+        if machine.cores[c].log.isEnabled { return accessLogging(core: core, kind, address, store: value) }
+        return performAccess(core: core, kind, address, store: value)
+    }
+
+    /// `access` wrapped in its event span.
+    @inline(never)
+    mutating func accessLogging(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64) -> AccessResult {
+        let c = core.rawValue
         machine.cores[c].begin(.access)
         machine.cores[c].note(.access(kind, address))
         defer { machine.cores[c].end(.access) }
@@ -209,7 +216,14 @@ public struct System: Sendable {
     public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
         let c = core.rawValue
         guard current[c] != nil else { return .idle }
-        guard machine.cores[c].log.isEnabled else { return performTouch(core: core, kind, address, bytes: bytes) }
+        if machine.cores[c].log.isEnabled { return touchLogging(core: core, kind, address, bytes: bytes) }
+        return performTouch(core: core, kind, address, bytes: bytes)
+    }
+
+    /// `touch` wrapped in its event span.
+    @inline(never)
+    mutating func touchLogging(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
+        let c = core.rawValue
         machine.cores[c].begin(.access)
         machine.cores[c].note(.access(kind, address))
         defer { machine.cores[c].end(.access) }
