@@ -27,7 +27,13 @@ struct CalibrateTests {
     func quickRun() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mmusim-calibrate-\(UUID().uuidString).conf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = calibrate(["--quick", "--write", path])
+        // The fit needs the fault rows measured; on a loaded host a probe can be
+        // refused (a fork, a second CPU), so try the quick run up to three times.
+        let needed: [Calibration.Operation] = [.zeroPage, .demandZero, .cowReuse, .cowCopy, .zero]
+        var result = calibrate(["--quick", "--write", path])
+        for _ in 0..<2 where !needed.allSatisfy({ row(result.out, $0).map { Double($0[0]) != nil } ?? false }) {
+            result = calibrate(["--quick", "--write", path])
+        }
         #expect(result.status == 0)
         #expect(result.err.isEmpty)
         #expect(result.out.contains("model ns (skylake)"))
@@ -37,8 +43,9 @@ struct CalibrateTests {
             let cells = try #require(row(result.out, operation), "no row for \(operation.name)")
             #expect(cells.count == 5, "\(operation.name): \(cells)")
             guard cells.count == 5 else { continue }
-            // The shootdown needs a second CPU that is free to run the spinner.
-            if operation == .shootdown && cells[0] == "unavailable" { continue }
+            // The other probes (fork of many MiB, a shootdown that needs a free
+            // second CPU) may be refused by a loaded host: the row says so.
+            if !needed.contains(operation) && cells[0] == "unavailable" { continue }
             let measured = try #require(Double(cells[0]), "\(operation.name) measured '\(cells[0])'")
             #expect(measured > 0, "\(operation.name)")
             #expect((Double(cells[1]) ?? 0) > 0, "\(operation.name) model")
