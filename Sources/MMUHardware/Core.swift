@@ -315,6 +315,13 @@ public struct Core: Sendable {
         charge(.invlpg, as: category)
         statistics.invlpgs &+= 1
         note(.invlpg(address, pcid))
+        removePage(address, pcid: pcid)
+    }
+
+    /// What an individual-address invalidation removes, by whatever instruction:
+    /// the page's TLB entries tagged `pcid` (and global ones) and every
+    /// paging-structure-cache entry of `pcid`.
+    mutating func removePage(_ address: VirtualAddress, pcid: PCID) {
         l1d.invalidate(address, pcid: pcid)
         l1i.invalidate(address, pcid: pcid)
         l2.invalidate(address, pcid: pcid)
@@ -376,11 +383,6 @@ extension Core {
     /// instruction executed here (no charge, not counted as INVLPG).
     public mutating func dropPage(_ address: VirtualAddress, pcid: PCID) {
         note(.kernel("INVLPGB invalidation", address, UInt64(pcid.rawValue)))
-        l1d.invalidate(address, pcid: pcid)
-        l1i.invalidate(address, pcid: pcid)
-        l2.invalidate(address, pcid: pcid)
-        pml4eCache.flush(pcid: pcid)
-        pdpteCache.flush(pcid: pcid)
-        pdeCache.flush(pcid: pcid)
+        removePage(address, pcid: pcid)
     }
 }
