@@ -60,6 +60,7 @@ public enum BenchmarkTool {
             if !json, let last = results.last { emit(1, last.line + "\n") }
         }
         if json { emit(1, Result.json(results) + "\n") }
+        Benchmark.removeReplayFiles()
         return 0
     }
 

@@ -95,7 +95,7 @@ extension Benchmark {
                       let child = system.fork(core: core0)
                       return (1, UInt64(child?.rawValue ?? 0))
                   }),
-    ] + ShootdownStrategy.allCases.map { strategy in
+    ] + replays + ShootdownStrategy.allCases.map { strategy in
         Benchmark(name: "shootdown-64-\(strategy.rawValue)", unit: "unmaps",
                   summary: "64 threads on 64 cores; 2048 one-page unmaps, every core caching the page (\(strategy.rawValue))",
                   defaultSize: 2048,
