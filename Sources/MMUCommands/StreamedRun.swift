@@ -12,13 +12,7 @@ import MMUTrace
 enum StreamedRun {
     static func run(_ source: ByteSource, format: TraceFormat, options: Tool.Options, console: Console) -> Int32 {
         let name = options.paths.first == "-" ? "<stdin>" : (options.paths.first ?? "")
-        var configuration = options.base
-        for (key, value) in options.settings {
-            do throws(ConfigurationError) { try configuration.set(key, value) } catch {
-                console.err("mmusim: --set \(key)=\(value): \(error.message)\n")
-                return 2
-            }
-        }
+        guard let configuration = Tool.configured(options, console) else { return 2 }
         var timelineFile: AtomicFile? = nil
         if let path = options.timeline {
             switch AtomicFile.create(path) {

@@ -264,6 +264,21 @@ public enum Tool {
         return options
     }
 
+    /// The base configuration (defaults, --cpu, --config) with the --set
+    /// settings applied and checked as a whole; nil, with the message printed,
+    /// when they do not fit together.
+    static func configured(_ options: Options, _ console: Console) -> Configuration? {
+        var configuration = options.base
+        do throws(ConfigurationError) {
+            for (key, value) in options.settings { try configuration.set(key, value) }
+            try configuration.validate()
+        } catch {
+            console.err("mmusim: --set: \(error.message)\n")
+            return nil
+        }
+        return configuration
+    }
+
     static func setting(_ text: String, _ console: Console) -> (key: String, value: String)? {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
             console.err("mmusim: --set takes KEY=VALUE, not '\(text)'\n")
@@ -489,13 +504,7 @@ public enum Tool {
             console.err("mmusim config: takes only --cpu NAME, --config FILE and --set KEY=VALUE\n")
             return 2
         }
-        var configuration = options.base
-        for (key, value) in options.settings {
-            do throws(ConfigurationError) { try configuration.set(key, value) } catch {
-                console.err("mmusim: --set \(key)=\(value): \(error.message)\n")
-                return 2
-            }
-        }
+        guard let configuration = configured(options, console) else { return 2 }
         var header = ["mmusim configuration: use with --config FILE (KEY = VALUE, # comments)"]
         if let name = options.cpu, let preset = CPUPreset.named(name) {
             header.append("preset \(preset.name): \(preset.summary); costs in cycles at \(preset.gigahertz) GHz; sources in docs/cost-model.md")

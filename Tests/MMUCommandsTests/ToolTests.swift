@@ -178,6 +178,14 @@ struct StreamedRunCommandTests {
         #expect(result.err.hasPrefix("\(directory)/t.lackey:7:2: "))
     }
 
+    @Test("--set values that do not fit together are refused for streamed traces too")
+    func inconsistentSettings() throws {
+        let directory = try temporaryDirectory(["t.lackey": Self.lackey])
+        let result = mmusim(["run", "--set", "tlb.l2.ways=5", directory + "/t.lackey"])
+        #expect(result.status == 2 && result.out.isEmpty)
+        #expect(result.err == "mmusim: --set: tlb.l2.ways (5) must divide tlb.l2.entries (1536)\n")
+    }
+
     @Test("--format mmt forces the .mmt reader; an unknown format is refused")
     func formats() throws {
         let directory = try temporaryDirectory(["plain.txt": good])
