@@ -8,6 +8,12 @@ let speed: [SwiftSetting] = [
     .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
 ]
 
+// Deliberate kernel defects (to prove the checkers catch them) exist in
+// debug builds, which the tests use, and not at all in release builds.
+let faultInjection: [SwiftSetting] = [
+    .define("MMUSIM_FAULT_INJECTION", .when(configuration: .debug))
+]
+
 let package = Package(
     name: "mmusim",
     products: [
@@ -25,7 +31,7 @@ let package = Package(
         // The hardware: addresses, PTEs, physical memory, walker, TLBs, PSCs, cores, costs.
         .target(name: "MMUHardware", swiftSettings: speed),
         // The emulated kernel: frames, address spaces, fault handler, fork, shootdowns.
-        .target(name: "MMUKernel", dependencies: ["MMUHardware"], swiftSettings: speed),
+        .target(name: "MMUKernel", dependencies: ["MMUHardware"], swiftSettings: speed + faultInjection),
         // Traces in, statistics and events out.
         .target(name: "MMUTrace", dependencies: ["MMUHardware", "MMUKernel"], swiftSettings: speed),
         // Argument parsing and the commands, as a library.
@@ -43,7 +49,8 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),
-        .testTarget(name: "MMUKernelTests", dependencies: ["MMUKernel", "MMUHardware", "TestSupport"]),
+        .testTarget(name: "MMUKernelTests", dependencies: ["MMUKernel", "MMUHardware", "TestSupport"],
+                    swiftSettings: faultInjection),
         .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport", "MMUFuzzing"]),
         .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUTrace", "MMUKernel"]),
     ],

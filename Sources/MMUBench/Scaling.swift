@@ -48,7 +48,7 @@ enum Scaling {
                     let start = BenchmarkTool.now()
                     _ = shootdownRounds(&system, cores: cores, rounds: 512)
                     if run > 0 { seconds.append(BenchmarkTool.now() - start) }
-                    initiatorCycles = system.machine.cores[0].statistics.shootdownInitiatorCycles
+                    initiatorCycles = system.kernel.statistics[0].shootdownInitiatorCycles
                     shootdowns = system.statistic("shootdowns") ?? 0
                 }
                 let median = seconds.sorted()[seconds.count / 2]

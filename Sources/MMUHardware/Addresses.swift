@@ -24,6 +24,8 @@ public struct VirtualAddress: RawRepresentable, Hashable, Comparable, Sendable, 
     }
     /// The 4 KiB page number (VA >> 12).
     @inlinable public var pageNumber: UInt64 { rawValue >> Paging.pageShift }
+    /// The 4 KiB page this address lies in.
+    @inlinable public var page: VirtualPageNumber { VirtualPageNumber(rawValue >> Paging.pageShift) }
     @inlinable public var pageOffset: UInt64 { rawValue & (Paging.pageSize - 1) }
     @inlinable public var isPageAligned: Bool { pageOffset == 0 }
     /// The 9-bit table index this address selects at `level`.
@@ -32,6 +34,19 @@ public struct VirtualAddress: RawRepresentable, Hashable, Comparable, Sendable, 
     }
     @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     public var description: String { hex(rawValue) }
+}
+
+/// A 4 KiB virtual page number (a linear address >> 12).
+public struct VirtualPageNumber: RawRepresentable, Hashable, Comparable, Strideable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+    @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
+    @inlinable public init(_ value: UInt64) { self.rawValue = value }
+    /// The first address of the page.
+    @inlinable public var address: VirtualAddress { VirtualAddress(rawValue << Paging.pageShift) }
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    @inlinable public func distance(to other: Self) -> Int64 { Int64(bitPattern: other.rawValue &- rawValue) }
+    @inlinable public func advanced(by n: Int64) -> Self { Self(rawValue &+ UInt64(bitPattern: n)) }
+    public var description: String { "page \(hex(rawValue))" }
 }
 
 /// A physical address in emulated memory.

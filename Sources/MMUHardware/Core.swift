@@ -15,33 +15,27 @@ public enum TranslationOutcome: Sendable {
     case pageFault(PageFaultErrorCode)
 }
 
-/// Where an access that `Core.execute` started ended.
-public enum ExecutionOutcome: Sendable {
-    /// The access retired; the value read (for a store, the value stored).
-    case completed(UInt64)
-    /// The translation raised #PF with this error code; no data moved.
-    case pageFault(PageFaultErrorCode)
-}
-
 /// One logical processor: its clock, TLBs, paging-structure caches and CR3.
 ///
-/// The core offers the kernel only what hardware offers: translation (which may
-/// raise #PF), INVLPG/INVPCID, full flushes and CR3 writes.
+/// Software reaches a core only as software reaches real hardware: through
+/// `Machine.execute` (accesses, which may raise #PF), the instructions a
+/// kernel has (INVLPG, full flushes, CR3 writes; INVLPGB on the machine), and
+/// the cycles its own code costs (`charge`). Everything else is read-only.
 public struct Core: Sendable {
     public let id: CoreID
-    public var l1d: TranslationLookasideBuffer
-    public var l1i: TranslationLookasideBuffer
-    public var l2: TranslationLookasideBuffer
-    public var pml4eCache: PagingStructureCache
-    public var pdpteCache: PagingStructureCache
-    public var pdeCache: PagingStructureCache
+    public private(set) var l1d: TranslationLookasideBuffer
+    public private(set) var l1i: TranslationLookasideBuffer
+    public private(set) var l2: TranslationLookasideBuffer
+    public private(set) var pml4eCache: PagingStructureCache
+    public private(set) var pdpteCache: PagingStructureCache
+    public private(set) var pdeCache: PagingStructureCache
     /// The loaded address space; nil while the core runs no user process.
     public private(set) var cr3: ControlRegister3?
     public private(set) var account = CycleAccount()
-    public var statistics = CoreStatistics()
-    public var log: EventLog
+    public private(set) var statistics = CoreStatistics()
+    public private(set) var log: EventLog
     /// Where page-table reads hit (used unless `cost.walk.ref` is set).
-    public var pageTableLines: PageTableLineCache
+    public private(set) var pageTableLines: PageTableLineCache
     public let costs: CostModel
     /// CR4.PCIDE: when off, every CR3 write flushes the non-global entries.
     public let pcidEnabled: Bool
@@ -63,86 +57,21 @@ public struct Core: Sendable {
     }
 
     public var clock: CycleCount { account.clock }
+    /// Whether events are being recorded.
+    public var isLogging: Bool { log.isEnabled }
 
     // MARK: Charging
 
-    /// Charges `times` x the cost of `key`, filed under its category or `category`.
-    @inlinable public mutating func charge(_ key: CostKey, times: UInt64 = 1, as category: CycleCategory? = nil) {
+    /// Charges `times` x the cost of `key`, filed under its category or
+    /// `category`: the one way work moves the clock.
+    public mutating func charge(_ key: CostKey, times: UInt64 = 1, as category: CycleCategory? = nil) {
         let cycles = costs[key] &* times
         let filed = category ?? key.category
         if log.isEnabled { recordCharge(key, cycles, filed) }
-        chargeCycles(cycles, filed)
+        account.charge(cycles, to: filed)
     }
-    @usableFromInline mutating func recordCharge(_ key: CostKey, _ cycles: CycleCount, _ category: CycleCategory) {
+    mutating func recordCharge(_ key: CostKey, _ cycles: CycleCount, _ category: CycleCategory) {
         log.record(id, clock, .charge(key, cycles, category))
-    }
-    @usableFromInline @inline(__always) mutating func chargeCycles(_ cycles: CycleCount, _ category: CycleCategory) {
-        account.charge(cycles, to: category)
-    }
-
-    /// Moves the clock forward to `time`, filing the gap under `wait`.
-    public mutating func wait(until time: CycleCount) {
-        if time > clock {
-            let gap = time - clock
-            note(.wait(gap))
-        }
-        account.wait(until: time)
-    }
-
-    /// Opens a span of this core's time (event logging only).
-    @inlinable public mutating func begin(_ span: Event.Span) { note(.begin(span)) }
-    /// Closes the innermost span opened with `begin`.
-    @inlinable public mutating func end(_ span: Event.Span) { note(.end(span)) }
-
-    @inlinable public mutating func note(_ kind: @autoclosure () -> Event.Kind) {
-        if log.isEnabled { log.record(id, clock, kind()) }
-    }
-
-    /// The access completes (its data moved): `cost.access`, counted in
-    /// `accesses`, and the `accessDone` event with the value read or stored.
-    @inlinable public mutating func retire(_ kind: AccessKind, _ address: VirtualAddress,
-                                           _ physical: PhysicalAddress, _ value: UInt64) {
-        charge(.access)
-        statistics.accesses &+= 1
-        note(.accessDone(kind, address, physical, value))
-    }
-
-    /// One access within one page, start to end: translate `address`, move
-    /// the data (a load's 8 bytes, a store of `value`, a fetch's byte), retire.
-    /// The access path's single call into the core when no checker needs to
-    /// look between translation and data.
-    public mutating func execute(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
-                                 memory: inout PhysicalMemory) -> ExecutionOutcome {
-        if log.isEnabled { return executeLogging(kind, address, store: value, memory: &memory) }
-        return execute(kind, address, store: value, memory: &memory, logging: false)
-    }
-
-    @inline(never)
-    mutating func executeLogging(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
-                                 memory: inout PhysicalMemory) -> ExecutionOutcome {
-        execute(kind, address, store: value, memory: &memory, logging: true)
-    }
-
-    /// `execute`, compiled twice: with `logging` a constant, the copy that
-    /// runs while event logging is off has no event code at all.
-    @inline(__always)
-    mutating func execute(_ kind: AccessKind, _ address: VirtualAddress, store value: UInt64,
-                          memory: inout PhysicalMemory, logging: Bool) -> ExecutionOutcome {
-        let physical: PhysicalAddress
-        switch translate(address, kind, memory: &memory, logging: logging) {
-        case .translated(let pa): physical = pa
-        case .pageFault(let code): return .pageFault(code)
-        }
-        let result: UInt64
-        switch kind {
-        case .read: result = memory.read64(physical)
-        case .write: memory.write64(physical, value); result = value
-        case .fetch: result = UInt64(memory.readByte(physical))
-        }
-        charge(.access, logging: logging)
-        statistics.accesses &+= 1
-        if logging { log.record(id, clock, .accessDone(kind, address, physical, result)) }
-        return .completed(result)
     }
 
     /// `charge` of one `key` under its own category, with the log's state given.
@@ -151,6 +80,45 @@ public struct Core: Sendable {
         if logging { recordCharge(key, cycles, key.category) }
         account.charge(cycles, to: key.category)
     }
+
+    /// Moves the clock forward to `time`, filing the gap under `wait`.
+    public mutating func wait(until time: CycleCount) {
+        let now = clock
+        if time > now { note(.wait(time - now)) }
+        account.wait(until: time)
+    }
+
+    // MARK: Events
+
+    /// Opens a span of this core's time (event logging only).
+    public mutating func begin(_ span: Event.Span) { note(.begin(span)) }
+    /// Closes the innermost span opened with `begin`.
+    public mutating func end(_ span: Event.Span) { note(.end(span)) }
+
+    public mutating func note(_ kind: @autoclosure () -> Event.Kind) {
+        if log.isEnabled { log.record(id, clock, kind()) }
+    }
+
+    /// Turns event recording on or off (a run may log only part of a trace).
+    public mutating func setLogging(_ on: Bool) { log.isEnabled = on }
+
+    /// Hands over the events recorded since the last drain.
+    public mutating func drainEvents() -> [Event] { log.drain() }
+
+    // MARK: Retiring
+
+    /// The access completes (its data moved): `cost.access`, counted in
+    /// `accesses`, and the `accessDone` event with the value read or stored.
+    @inline(__always)
+    mutating func retire(_ kind: AccessKind, _ address: VirtualAddress, _ physical: PhysicalAddress,
+                         _ value: UInt64, logging: Bool) {
+        charge(.access, logging: logging)
+        statistics.accesses &+= 1
+        if logging { log.record(id, clock, .accessDone(kind, address, physical, value)) }
+    }
+
+    /// A #PF is delivered to the operating system (counted in `faults.pf`).
+    mutating func deliverPageFault() { statistics.pageFaults &+= 1 }
 
     // MARK: Translation
 
@@ -162,99 +130,122 @@ public struct Core: Sendable {
         translate(address, kind, memory: &memory, logging: log.isEnabled)
     }
 
-    /// The L1 hit path: a slot index from the TLB and the physical address
-    /// read from the entry; a miss goes on out of line.
+    /// The L1 hit path: a slot from the TLB and the physical address read
+    /// from its entry; a miss goes on out of line.
     @inline(__always)
     mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
                             memory: inout PhysicalMemory, logging: Bool) -> TranslationOutcome {
         guard let cr3 else { return .pageFault(.user) }
         charge(.tlbL1, logging: logging)
-        if kind == .fetch {
-            let slot = l1i.hit(address, pcid: cr3.pcid, for: kind)
-            if slot >= 0 {
-                statistics.l1iHits &+= 1
-                if logging { log.record(id, clock, .tlbHit(.l1i, address)) }
-                return .translated(l1i.physicalAddress(at: slot, of: address))
-            }
-            return translateAfterL1Miss(address, kind, cr3, dropped: slot == TranslationLookasideBuffer.dropped, memory: &memory)
+        let level: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
+        let probe = kind == .fetch ? l1i.probe(address, pcid: cr3.pcid, for: kind) : l1d.probe(address, pcid: cr3.pcid, for: kind)
+        switch probe {
+        case .hit(let slot):
+            if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
+            if logging { log.record(id, clock, .tlbHit(level, address)) }
+            return .translated(kind == .fetch ? l1i.physicalAddress(at: slot, of: address)
+                                              : l1d.physicalAddress(at: slot, of: address))
+        case .miss(let fillAt):
+            return translateAfterL1Miss(address, kind, cr3, l1Slot: fillAt, dropped: false, memory: &memory)
+        case .dropped:
+            return translateAfterL1Miss(address, kind, cr3, l1Slot: nil, dropped: true, memory: &memory)
         }
-        let slot = l1d.hit(address, pcid: cr3.pcid, for: kind)
-        if slot >= 0 {
-            statistics.l1dHits &+= 1
-            if logging { log.record(id, clock, .tlbHit(.l1d, address)) }
-            return .translated(l1d.physicalAddress(at: slot, of: address))
-        }
-        return translateAfterL1Miss(address, kind, cr3, dropped: slot == TranslationLookasideBuffer.dropped, memory: &memory)
     }
 
-    /// The rest of a translation once the L1 TLB missed (or dropped its entry):
-    /// the L2 TLB, then a walk. Kept apart so that the L1 hit path stays short.
+    /// The rest of a translation once the L1 TLB missed (or dropped its
+    /// entry): the L2 TLB, then a walk. `l1Slot` is where the L1 fill goes
+    /// (nil: search), valid since nothing touches the L1 before that fill.
     @inline(never)
     mutating func translateAfterL1Miss(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
-                                       dropped: Bool, memory: inout PhysicalMemory) -> TranslationOutcome {
+                                       l1Slot: TranslationLookasideBuffer.Slot?, dropped: Bool,
+                                       memory: inout PhysicalMemory) -> TranslationOutcome {
         let pcid = cr3.pcid
         let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
         if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
-        if dropped { note(.tlbDropped(level1, address)) } else { note(.tlbMiss(level1, address)) }
-        var l2Victim = -1
+        note(dropped ? .tlbDropped(level1, address) : .tlbMiss(level1, address))
+        var l2Slot: TranslationLookasideBuffer.Slot? = nil
         if l2.isEnabled {
             charge(.tlbL2)
-            let (slot, victim) = l2.hitOrVictim(address, pcid: pcid, for: kind)
-            if slot >= 0 {
+            switch l2.probe(address, pcid: pcid, for: kind) {
+            case .hit(let slot):
                 statistics.l2Hits &+= 1
                 note(.tlbHit(.l2, address))
                 let translation = l2.translation(at: slot)
-                fillL1(address, kind, translation, pcid)
+                fillL1(address, kind, translation, pcid, at: l1Slot)
                 return .translated(translation.physicalAddress(of: address))
+            case .miss(let fillAt):
+                statistics.l2Misses &+= 1
+                note(.tlbMiss(.l2, address))
+                l2Slot = fillAt
+            case .dropped:
+                statistics.l2Misses &+= 1
+                note(.tlbDropped(.l2, address))
             }
-            statistics.l2Misses &+= 1
-            if slot == TranslationLookasideBuffer.dropped { note(.tlbDropped(.l2, address)) } else { note(.tlbMiss(.l2, address)) }
-            l2Victim = victim
         }
-        return walk(address, kind, cr3, l2Victim: l2Victim, memory: &memory)
+        return walk(address, kind, cr3, l1Slot: l1Slot, l2Slot: l2Slot, memory: &memory)
     }
 
-    @inline(__always) mutating func fillL1(_ address: VirtualAddress, _ kind: AccessKind, _ translation: Translation, _ pcid: PCID) {
-        if kind == .fetch { l1i.insert(address, translation, pcid: pcid) } else { l1d.insert(address, translation, pcid: pcid) }
+    @inline(__always) mutating func fillL1(_ address: VirtualAddress, _ kind: AccessKind, _ translation: Translation,
+                                           _ pcid: PCID, at slot: TranslationLookasideBuffer.Slot?) {
+        if kind == .fetch {
+            l1i.insert(address, translation, pcid: pcid, at: slot)
+        } else {
+            l1d.insert(address, translation, pcid: pcid, at: slot)
+        }
+    }
+
+    /// The paging-structure caches' answer for a walk: where it starts, and
+    /// the slot each cache that missed fills.
+    struct WalkStart {
+        var start: PageWalker.Start
+        var pml4eSlot: PagingStructureCache.Slot? = nil
+        var pdpteSlot: PagingStructureCache.Slot? = nil
+        var pdeSlot: PagingStructureCache.Slot? = nil
+    }
+
+    /// The longest paging-structure-cache match for `address`: PDE, then
+    /// PDPTE, then PML4E cache.
+    mutating func walkStart(_ address: VirtualAddress, _ cr3: ControlRegister3) -> WalkStart {
+        var result = WalkStart(start: .root(cr3.pml4))
+        guard pagingStructureCachesEnabled else { return result }
+        charge(.walkPSC)
+        switch pdeCache.probe(address, pcid: cr3.pcid) {
+        case .hit(let table, let rights):
+            result.start = .init(level: .pt, table: table, rights: rights)
+        case .miss(let pde):
+            result.pdeSlot = pde
+            switch pdpteCache.probe(address, pcid: cr3.pcid) {
+            case .hit(let table, let rights):
+                result.start = .init(level: .pd, table: table, rights: rights)
+            case .miss(let pdpte):
+                result.pdpteSlot = pdpte
+                switch pml4eCache.probe(address, pcid: cr3.pcid) {
+                case .hit(let table, let rights):
+                    result.start = .init(level: .pdpt, table: table, rights: rights)
+                case .miss(let pml4e):
+                    result.pml4eSlot = pml4e
+                }
+            }
+        }
+        if result.start.level != .pml4 {
+            statistics.pscHits &+= 1
+            note(.pscHit(result.start.level, address))
+        }
+        return result
     }
 
     /// A page walk after both TLBs missed. Nothing touches the TLBs or the
     /// paging-structure caches between their probes and the fills here, so
-    /// each fill goes straight to the victim its probe found.
-    mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3, l2Victim: Int = -1,
+    /// each fill goes straight to the slot its probe chose.
+    mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
+                       l1Slot: TranslationLookasideBuffer.Slot? = nil, l2Slot: TranslationLookasideBuffer.Slot? = nil,
                        memory: inout PhysicalMemory) -> TranslationOutcome {
         let logging = log.isEnabled
         if logging { begin(.walk) }
         defer { if logging { end(.walk) } }
         statistics.walks &+= 1
-        var start = PageWalker.Start.root(cr3.pml4)
-        var pdeVictim = -1, pdpteVictim = -1, pml4eVictim = -1
-        if pagingStructureCachesEnabled {
-            charge(.walkPSC)
-            let pde = pdeCache.probe(address, pcid: cr3.pcid)
-            if let hit = pde.hit {
-                start = .init(level: .pt, table: hit.table, rights: hit.rights)
-            } else {
-                pdeVictim = pde.victim
-                let pdpte = pdpteCache.probe(address, pcid: cr3.pcid)
-                if let hit = pdpte.hit {
-                    start = .init(level: .pd, table: hit.table, rights: hit.rights)
-                } else {
-                    pdpteVictim = pdpte.victim
-                    let pml4e = pml4eCache.probe(address, pcid: cr3.pcid)
-                    if let hit = pml4e.hit {
-                        start = .init(level: .pdpt, table: hit.table, rights: hit.rights)
-                    } else {
-                        pml4eVictim = pml4e.victim
-                    }
-                }
-            }
-            if start.level != .pml4 {
-                statistics.pscHits &+= 1
-                note(.pscHit(start.level, address))
-            }
-        }
-        let walk = PageWalker.walk(address, kind, from: start, memory: &memory)
+        let cached = walkStart(address, cr3)
+        let walk = PageWalker.walk(address, kind, from: cached.start, memory: &memory)
         statistics.walkRefs &+= UInt64(walk.references)
         // Charge each reference: flat, or where its line hits.
         let flat = costs.flatWalkReference
@@ -277,20 +268,21 @@ public struct Core: Sendable {
             note(.walkDone(address, translation, accessedDirtyBitsSet: walk.accessedDirtyBitsSet))
             if pagingStructureCachesEnabled && walk.references > 1 {
                 // Every upper-level entry read fills its cache, whose probe missed.
-                var rights = start.rights
+                var rights = cached.start.rights
                 for i in 0..<(walk.references - 1) {
                     let step = walk[i]
                     rights.formIntersection(AccessRights.granted(by: step.entry))
+                    let table = step.entry.frame
                     switch step.level {
-                    case .pml4: pml4eCache.fill(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid, at: pml4eVictim)
-                    case .pdpt: pdpteCache.fill(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid, at: pdpteVictim)
-                    case .pd: pdeCache.fill(address, table: step.entry.frame, rights: rights, pcid: cr3.pcid, at: pdeVictim)
+                    case .pml4: pml4eCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pml4eSlot)
+                    case .pdpt: pdpteCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdpteSlot)
+                    case .pd: pdeCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdeSlot)
                     case .pt: break
                     }
                 }
             }
-            l2.insert(address, translation, pcid: cr3.pcid, victim: l2Victim)
-            fillL1(address, kind, translation, cr3.pcid)
+            l2.insert(address, translation, pcid: cr3.pcid, at: l2Slot)
+            fillL1(address, kind, translation, cr3.pcid, at: l1Slot)
             return .translated(translation.physicalAddress(of: address))
         }
     }
@@ -330,17 +322,23 @@ public struct Core: Sendable {
         pdeCache.flush(pcid: pcid)
     }
 
-    /// A full flush of the non-global entries tagged `pcid` (INVPCID
-    /// single-context; nil: every PCID), TLBs and paging-structure caches alike.
+    /// INVPCID single-context (nil: all contexts): a full flush of the
+    /// non-global entries tagged `pcid`, TLBs and paging-structure caches alike.
     public mutating func flush(pcid: PCID?, as category: CycleCategory = .kernel) {
         charge(.tlbFlush, as: category)
         statistics.tlbFlushes &+= 1
         note(.flush(pcid))
-        dropTranslations(pcid: pcid)
+        removeTranslations(pcid: pcid)
     }
 
-    /// Drops translations without charging (an exited address space's entries).
-    public mutating func dropTranslations(pcid: PCID?) {
+    /// The entries of an address space that no longer exists, dropped with
+    /// no instruction and no charge (its PCID is retired; the kernel may hand
+    /// it out again only once no core holds entries tagged with it).
+    public mutating func retirePCID(_ pcid: PCID) {
+        removeTranslations(pcid: pcid)
+    }
+
+    mutating func removeTranslations(pcid: PCID?) {
         l1d.flush(pcid: pcid)
         l1i.flush(pcid: pcid)
         l2.flush(pcid: pcid)
@@ -360,29 +358,47 @@ public struct Core: Sendable {
         if !pcidEnabled {
             statistics.tlbFlushes &+= 1
             note(.flush(nil))
-            dropTranslations(pcid: nil)
+            removeTranslations(pcid: nil)
         }
     }
 
     /// A store to a paging-structure entry by the kernel on this core brings
     /// its line into this core's caches (its cost is `cost.pte.write`).
-    public mutating func storeToPageTable(_ frame: FrameNumber, _ index: UInt64) {
+    mutating func storeToPageTable(_ frame: FrameNumber, _ index: UInt64) {
         if !costs.flatWalkReference { pageTableLines.write(PageTableLineCache.line(frame, index)) }
     }
+
+    /// What a broadcast invalidation (INVLPGB) does to this core: drops the
+    /// page's entries tagged `pcid` and the PSC entries of `pcid`, with no
+    /// instruction executed here (no charge, not counted as INVLPG); or, for
+    /// a full flush (nil address), every entry of `pcid`, counted in
+    /// `tlb.flushes`.
+    mutating func receiveBroadcastInvalidation(_ address: VirtualAddress?, pcid: PCID) {
+        if let address {
+            note(.broadcastInvalidation(address, pcid))
+            removePage(address, pcid: pcid)
+        } else {
+            statistics.tlbFlushes &+= 1
+            removeTranslations(pcid: pcid)
+        }
+    }
+
+    // MARK: What checkers may read
 
     /// Whether this core may still translate `address` under `pcid` without a
     /// walk (a valid TLB entry for it in L1D, L1I or L2).
     public func caches(_ address: VirtualAddress, pcid: PCID) -> Bool {
         l1d.holds(address, pcid: pcid) || l1i.holds(address, pcid: pcid) || l2.holds(address, pcid: pcid)
     }
-}
 
-extension Core {
-    /// What a broadcast invalidation (INVLPGB) does to this core: drops the
-    /// page's entries tagged `pcid` and the PSC entries of `pcid`, with no
-    /// instruction executed here (no charge, not counted as INVLPG).
-    public mutating func dropPage(_ address: VirtualAddress, pcid: PCID) {
-        note(.kernel("INVLPGB invalidation", address, UInt64(pcid.rawValue)))
-        removePage(address, pcid: pcid)
+    /// A TLB entry of this core that translates to `frame`, if any: its page
+    /// address and PCID.
+    public func cachedTranslation(to frame: FrameNumber) -> (address: VirtualAddress, pcid: PCID)? {
+        l1d.entry(mapping: frame) ?? l1i.entry(mapping: frame) ?? l2.entry(mapping: frame)
+    }
+
+    /// Whether a paging-structure-cache entry of this core points to the table in `frame`.
+    public func cachesPagingStructure(in frame: FrameNumber) -> Bool {
+        pml4eCache.references(frame) || pdpteCache.references(frame) || pdeCache.references(frame)
     }
 }

@@ -14,14 +14,24 @@ public struct Event: Sendable {
     public enum TLBLevel: String, Sendable { case l1d, l1i, l2 }
 
     /// A stretch of one core's time that encloses the charges made inside it
-    /// (spans nest: an access holds its walks and faults, a fault its handler's steps).
-    public enum Span: String, Sendable {
-        case access, walk
-        case pageFault = "page fault"
-        case syscall, contextSwitch = "context switch", tick
-        case shootdown
-        case ipiHandler = "IPI handler"
-        case deferredInvalidation = "deferred invalidation"
+    /// (spans nest: an access holds its walks and faults, a fault its
+    /// handler's steps). An open set: the hardware names its own spans here,
+    /// the software running on it adds its own (a syscall, a switch).
+    public struct Span: Hashable, Sendable {
+        /// The name events and timelines show.
+        public let name: String
+        /// The timeline category the span is drawn in.
+        public let category: String
+        public init(_ name: String, category: String) {
+            self.name = name
+            self.category = category
+        }
+        /// One memory access, from its first lookup to its retirement.
+        public static let access = Span("access", category: "access")
+        /// One page walk.
+        public static let walk = Span("walk", category: "walk")
+        /// A #PF (or #GP) from delivery to the return from its handler.
+        public static let pageFault = Span("page fault", category: "fault")
     }
 
     public enum Kind: Sendable {
@@ -36,11 +46,13 @@ public struct Event: Sendable {
         case pageFault(PageFaultErrorCode, cr2: VirtualAddress)
         case generalProtection(VirtualAddress)
         case invlpg(VirtualAddress, PCID)
+        /// What a broadcast invalidation (INVLPGB) removed on this core.
+        case broadcastInvalidation(VirtualAddress, PCID)
         case flush(PCID?)
         case cr3Write(FrameNumber, PCID)
         case accessDone(AccessKind, VirtualAddress, PhysicalAddress, UInt64)
-        /// A step of the emulated kernel (named by the kernel).
-        case kernel(StaticString, VirtualAddress, UInt64)
+        /// A step of the software running on the core (the emulated kernel's).
+        case software(any SoftwareEvent)
         /// A charge of `cycles` under `category`, stamped with the clock before it.
         case charge(CostKey, CycleCount, CycleCategory)
         /// The clock jumped forward to meet another core (stamped before the jump).
@@ -48,6 +60,17 @@ public struct Event: Sendable {
         case begin(Span)
         case end(Span)
     }
+}
+
+/// A step of the software on the machine, typed by the software (the kernel
+/// declares its own), as the event log and the timeline show it.
+public protocol SoftwareEvent: Sendable {
+    /// What happened, in a few words ("cow reuse", "send IPI").
+    var name: String { get }
+    /// The virtual address it concerns (0 when none).
+    var address: VirtualAddress { get }
+    /// One number that says more (a frame, a core, a PTE value).
+    var detail: UInt64 { get }
 }
 
 /// Events of one core, in order. Costs one branch per call site when off.

@@ -21,86 +21,25 @@ public struct PageTableLineCache: Sendable {
         }
     }
 
-    /// One level: `sets * ways` slots, each a line number and its LRU stamp
-    /// side by side; the set index is a mask when `sets` is a power of two.
-    struct Cache: Sendable {
-        struct Slot: Sendable {
-            /// The line held, or `UInt64.max` when empty.
-            var line = UInt64.max
-            /// LRU age: larger is more recent; 0 in a slot never filled.
-            var lastUse: UInt64 = 0
-        }
-
-        let sets: Int
-        let ways: Int
-        private let setMask: UInt64
-        private let setsArePowerOfTwo: Bool
-        var slots: [Slot]
-        var useCounter: UInt64 = 0
-
-        init(lines count: Int, ways: Int) {
-            self.ways = max(1, min(ways, max(count, 1)))
-            sets = max(1, count / self.ways)
-            setsArePowerOfTwo = sets & (sets - 1) == 0
-            setMask = setsArePowerOfTwo ? UInt64(sets - 1) : 0
-            slots = [Slot](repeating: Slot(), count: count == 0 ? 0 : sets * self.ways)
-        }
-
-        @inline(__always) private func setBase(_ line: UInt64) -> Int {
-            let set = setsArePowerOfTwo ? line & setMask : line % UInt64(sets)
-            return Int(truncatingIfNeeded: set) &* ways
-        }
-
-        /// What `probe` returns on a hit.
-        static let hit = -1
-        /// What `probe` returns for a level with no lines: a miss with nothing to fill.
-        static let absent = -2
-
-        /// Looks `line` up. On a hit the line becomes the most recent and the
-        /// result is `hit`; on a miss the result is the slot a fill of `line`
-        /// would take (the first least recently used slot of its set), or
-        /// `absent` when the level holds no lines.
-        @inline(__always) mutating func probe(_ line: UInt64) -> Int {
-            guard !slots.isEmpty else { return Self.absent }
-            let base = setBase(line)
-            let ways = ways
-            let (hit, victim) = slots.withUnsafeBufferPointer { buffer in
-                var victim = base
-                var victimUse = buffer[base].lastUse
-                var slot = base
-                let end = base &+ ways
-                while slot < end {
-                    let s = buffer[slot]
-                    if s.line == line { return (slot, victim) }
-                    if s.lastUse < victimUse { victimUse = s.lastUse; victim = slot }
-                    slot &+= 1
-                }
-                return (-1, victim)
-            }
-            guard hit < 0 else {
-                useCounter &+= 1
-                slots[hit].lastUse = useCounter
-                return Self.hit
-            }
-            return victim
-        }
-
-        /// Puts `line` in `slot`, a victim `probe` returned (nothing for `absent`).
-        @inline(__always) mutating func fill(_ line: UInt64, at slot: Int) {
-            guard slot >= 0 else { return }
-            useCounter &+= 1
-            slots[slot] = Slot(line: line, lastUse: useCounter)
-        }
+    /// One cached 64-byte line.
+    struct Line: CacheEntry {
+        /// The line number, or `UInt64.max` in an empty slot.
+        var number = UInt64.max
+        static var empty: Line { Line() }
+        var isValid: Bool { number != .max }
     }
+
+    /// One level of the hierarchy.
+    typealias Cache = SetAssociativeArray<Line, LeastRecentlyUsed>
 
     var l1d: Cache
     var l2: Cache
     var llc: Cache
 
     public init(geometry: TLBGeometry) {
-        l1d = Cache(lines: geometry.pageTableLinesL1D, ways: 8)
-        l2 = Cache(lines: geometry.pageTableLinesL2, ways: 16)
-        llc = Cache(lines: geometry.pageTableLinesLLC, ways: 16)
+        l1d = Cache(capacity: geometry.pageTableLinesL1D, ways: 8)
+        l2 = Cache(capacity: geometry.pageTableLinesL2, ways: 16)
+        llc = Cache(capacity: geometry.pageTableLinesLLC, ways: 16)
     }
 
     /// The 64-byte line holding entry `index` of the table in `frame`.
@@ -108,32 +47,52 @@ public struct PageTableLineCache: Sendable {
         (frame.rawValue << Paging.pageShift | index << 3) >> 6
     }
 
-    /// A read of `line`: where it hit, and the line filled into the levels above.
-    ///
-    /// Each level is searched once: a miss remembers the victim slot, and the
-    /// fill (after the levels below answered) goes there. The fill order is
-    /// the levels' own order of misses reversed, LLC first, as before.
+    /// A read of `line`: where it hit, and the line filled into the levels
+    /// above. Each level is searched once: a miss remembers its victim, and
+    /// the fills (after the levels below answered) go there, LLC first.
     public mutating func read(_ line: UInt64) -> Level {
-        let v1 = l1d.probe(line)
-        if v1 == Cache.hit { return .l1d }
-        let v2 = l2.probe(line)
-        let level: Level
-        if v2 == Cache.hit {
-            level = .l2
-        } else {
-            let v3 = llc.probe(line)
-            if v3 == Cache.hit { level = .llc } else { llc.fill(line, at: v3); level = .dram }
-            l2.fill(line, at: v2)
+        let fillL1D: Cache.Slot?
+        switch Self.lookUp(line, in: &l1d) {
+        case .hit: return .l1d
+        case .miss(let victim): fillL1D = victim
         }
-        l1d.fill(line, at: v1)
+        let level: Level
+        switch Self.lookUp(line, in: &l2) {
+        case .hit:
+            level = .l2
+        case .miss(let fillL2):
+            switch Self.lookUp(line, in: &llc) {
+            case .hit: level = .llc
+            case .miss(let fillLLC):
+                Self.fill(line, in: &llc, at: fillLLC)
+                level = .dram
+            }
+            Self.fill(line, in: &l2, at: fillL2)
+        }
+        Self.fill(line, in: &l1d, at: fillL1D)
         return level
     }
 
     /// A store by the kernel brings the line into every level (no charge: the
     /// store's cost is `cost.pte.write`).
     public mutating func write(_ line: UInt64) {
-        l1d.fill(line, at: l1d.probe(line))
-        l2.fill(line, at: l2.probe(line))
-        llc.fill(line, at: llc.probe(line))
+        Self.bring(line, into: &l1d)
+        Self.bring(line, into: &l2)
+        Self.bring(line, into: &llc)
+    }
+
+    @inline(__always) static func bring(_ line: UInt64, into cache: inout Cache) {
+        if case .miss(let victim) = lookUp(line, in: &cache) { fill(line, in: &cache, at: victim) }
+    }
+
+    /// Probes one level for `line`; a hit becomes the most recent.
+    @inline(__always) static func lookUp(_ line: UInt64, in cache: inout Cache) -> Cache.Probe {
+        let probe = cache.probe(set: line) { $0.number == line }
+        if case .hit(let slot) = probe { cache.touch(slot) }
+        return probe
+    }
+
+    @inline(__always) static func fill(_ line: UInt64, in cache: inout Cache, at slot: Cache.Slot?) {
+        if let slot { cache.fill(slot, with: Line(number: line)) }
     }
 }

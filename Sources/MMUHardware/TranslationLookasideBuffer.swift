@@ -1,32 +1,30 @@
 /// A set-associative, PCID-tagged TLB with true LRU replacement.
 ///
-/// Storage is one flat array of `sets * ways` entries; set `s` holds slots
-/// `s*ways ..< (s+1)*ways`. The set index is the page number (at the entry's
-/// page size) modulo the number of sets — a mask when the number of sets is a
-/// power of two, as in every preset; the PCID is not hashed in (SPEC 6).
-/// An entry of any page size may live here; 2 MiB and 1 GiB sets are probed
-/// only while such entries exist.
-///
-/// An entry is 32 bytes: its page number, size and validity folded into one
-/// 64-bit tag so that a probe compares one word per way (docs/performance.md).
-/// An empty slot has tag 0 and age 0, so the slot an insert takes (the first
-/// empty one, else the least recently used) is the first of least age.
+/// The set index is the page number (at the entry's page size) modulo the
+/// number of sets; the PCID is not hashed in. An entry of any page size may
+/// live here; 2 MiB and 1 GiB sets are probed only while such entries exist.
+/// A TLB of 0 entries is disabled: it never hits and keeps nothing.
 public struct TranslationLookasideBuffer: Sendable {
-    /// One cached translation.
-    public struct Entry: Sendable {
-        /// `page << 3 | size << 1 | 1`, where `page` is VA >> size.shift; 0 in
-        /// an empty slot.
+    /// One cached translation. Its page number, size and validity are folded
+    /// into one 64-bit tag, so a probe compares one word per way.
+    public struct Entry: CacheEntry {
+        /// `page << 3 | size << 1 | 1`, where `page` is VA >> size.shift; 0 when empty.
         var tag: UInt64 = 0
         var frame: UInt64 = 0
-        /// LRU age: larger is more recent; 0 in an empty slot.
-        var lastUse: UInt64 = 0
         var pcid: UInt16 = 0
         var rights: AccessRights = []
         var size: PageSize = .size4K
 
-        var valid: Bool { tag != 0 }
+        public static var empty: Entry { Entry() }
+        public var isValid: Bool { tag != 0 }
         /// Page number at `size`.
         var page: UInt64 { tag >> 3 }
+
+        /// Whether this entry is for the page `tag` and usable under `pcid`
+        /// (tagged with it, or global).
+        @inline(__always) func matches(_ tag: UInt64, _ pcid: PCID) -> Bool {
+            self.tag == tag && (self.pcid == pcid.rawValue || rights.contains(.global))
+        }
     }
 
     /// Where a lookup ended.
@@ -34,202 +32,142 @@ public struct TranslationLookasideBuffer: Sendable {
         case hit(Translation)
         /// No entry matched.
         case miss
-        /// An entry matched but did not permit the access: it was dropped (SPEC 1).
+        /// An entry matched but did not permit the access: it was dropped.
+        case dropped
+    }
+
+    public typealias Slot = SetAssociativeArray<Entry, LeastRecentlyUsed>.Slot
+
+    /// What the access path's lookup found: the slot that hit, or a miss with
+    /// the slot a fill of the same 4 KiB page should take (when known).
+    @usableFromInline enum Probe {
+        case hit(Slot)
+        case miss(fillAt: Slot?)
         case dropped
     }
 
     public let entryCount: Int
-    public let ways: Int
-    public let sets: Int
-    /// `sets - 1` when `sets` is a power of two (the set index is then a mask), else 0.
-    private let setMask: UInt64
-    private let setsArePowerOfTwo: Bool
-    fileprivate var slots: [Entry]
-    private var useCounter: UInt64 = 0
+    private var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their probes.
     private var largeEntries = 0
 
-    /// A TLB of `entries` entries in sets of `ways` (entries must be a multiple of
-    /// ways; 0 entries makes a disabled TLB that never hits).
+    /// A TLB of `entries` entries in sets of `ways` (entries must be a multiple
+    /// of ways; 0 entries makes a disabled TLB).
     public init(entries: Int, ways: Int) {
-        let ways = max(1, min(ways, max(entries, 1)))
-        self.entryCount = max(0, entries)
-        self.ways = ways
-        self.sets = max(1, entryCount / ways)
-        setsArePowerOfTwo = sets & (sets - 1) == 0
-        setMask = setsArePowerOfTwo ? UInt64(sets - 1) : 0
-        // A disabled TLB keeps one empty slot (1 set of 1 way) that nothing is
-        // ever inserted into, so a probe needs no emptiness check.
-        self.slots = [Entry](repeating: Entry(), count: sets * ways)
+        entryCount = max(0, entries)
+        // A disabled TLB keeps one empty slot that nothing is ever put in, so
+        // a probe needs no emptiness check.
+        array = SetAssociativeArray(capacity: max(1, entryCount), ways: entryCount == 0 ? 1 : ways)
     }
 
     public var isEnabled: Bool { entryCount > 0 }
-
-    /// Number of valid entries (for tests and reports).
-    public var occupancy: Int { slots.reduce(0) { $0 + ($1.valid ? 1 : 0) } }
+    public var ways: Int { array.ways }
+    public var sets: Int { array.sets }
+    /// Number of valid entries.
+    public var occupancy: Int { array.validCount }
 
     @inline(__always) static func tag(_ page: UInt64, _ size: PageSize) -> UInt64 {
         page << 3 | UInt64(size.rawValue) << 1 | 1
     }
 
-    @inline(__always) private func setBase(_ page: UInt64) -> Int {
-        let set = setsArePowerOfTwo ? page & setMask : page % UInt64(sets)
-        return Int(truncatingIfNeeded: set) &* ways
-    }
-
-    /// The slot of the valid entry for `page` at `size` usable under `pcid`
-    /// (tagged `pcid`, or global), or -1.
-    @inline(__always) private func find(_ page: UInt64, _ size: PageSize, _ pcid: PCID) -> Int {
-        let base = setBase(page)
+    /// The slot of the valid entry for `address` at `size` usable under `pcid`.
+    @inline(__always) private func find(_ address: VirtualAddress, _ size: PageSize, _ pcid: PCID) -> Slot? {
+        let page = address.rawValue >> size.shift
         let tag = Self.tag(page, size)
-        let ways = ways
-        return slots.withUnsafeBufferPointer { buffer in
-            var slot = base
-            let end = base &+ ways
-            while slot < end {
-                let e = buffer[slot]
-                if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return slot }
-                slot &+= 1
-            }
-            return -1
-        }
+        return array.find(set: page) { $0.matches(tag, pcid) }
     }
 
-    @inline(__always) private func findAnySize(_ address: VirtualAddress, _ pcid: PCID) -> Int {
-        let slot = find(address.rawValue >> 12, .size4K, pcid)
-        if slot >= 0 || largeEntries == 0 { return slot }
-        return findLarge(address, pcid)
+    @inline(__always) private func findAnySize(_ address: VirtualAddress, _ pcid: PCID) -> Slot? {
+        if let slot = find(address, .size4K, pcid) { return slot }
+        return largeEntries == 0 ? nil : findLarge(address, pcid)
     }
 
     /// The 2 MiB, then the 1 GiB probe (only while such entries exist).
-    @inline(never) private func findLarge(_ address: VirtualAddress, _ pcid: PCID) -> Int {
-        let slot = find(address.rawValue >> 21, .size2M, pcid)
-        if slot >= 0 { return slot }
-        return find(address.rawValue >> 30, .size1G, pcid)
+    @inline(never) private func findLarge(_ address: VirtualAddress, _ pcid: PCID) -> Slot? {
+        find(address, .size2M, pcid) ?? find(address, .size1G, pcid)
     }
 
-    /// What `hit` returns when no entry matched.
-    static let missed = -1
-    /// What `hit` returns when an entry matched but did not permit the access
-    /// and was dropped (SPEC 1).
-    static let dropped = -2
-
-    /// The slot of the entry that translates `address` for an access of `kind`
-    /// under `pcid`, now the most recently used; or `missed`, or `dropped`.
-    /// The access path's lookup: a slot index, no enum or `Translation` built.
-    @inline(__always) mutating func hit(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Int {
-        let slot = findAnySize(address, pcid)
-        guard slot >= 0 else { return Self.missed }
-        if !slots[slot].rights.permits(kind) {
-            remove(slot)
-            return Self.dropped
+    /// The access path's lookup of `address` for an access of `kind` under
+    /// `pcid`: a hit becomes the most recently used; a matching entry that
+    /// does not permit the access is dropped. On a clean miss of a 4 KiB
+    /// lookup (no large entries) the same pass finds the slot a 4 KiB fill of
+    /// the page takes.
+    @inline(__always)
+    @usableFromInline mutating func probe(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Probe {
+        let found: Slot
+        if largeEntries == 0 {
+            let page = address.rawValue >> 12
+            let tag = Self.tag(page, .size4K)
+            switch array.probe(set: page, where: { $0.matches(tag, pcid) }) {
+            case .hit(let slot): found = slot
+            case .miss(let victim): return .miss(fillAt: victim)
+            }
+        } else {
+            guard let slot = findAnySize(address, pcid) else { return .miss(fillAt: nil) }
+            found = slot
         }
-        useCounter &+= 1
-        slots[slot].lastUse = useCounter
-        return slot
+        guard array[found].rights.permits(kind) else {
+            remove(found)
+            return .dropped
+        }
+        array.touch(found)
+        return .hit(found)
     }
 
     /// The physical address the entry in `slot` gives `address`.
-    @inline(__always) func physicalAddress(at slot: Int, of address: VirtualAddress) -> PhysicalAddress {
-        let e = slots[slot]
+    @inline(__always) func physicalAddress(at slot: Slot, of address: VirtualAddress) -> PhysicalAddress {
+        let e = array[slot]
         let offsetMask: UInt64 = (1 << (12 &+ 9 &* UInt64(e.size.rawValue))) &- 1
         return PhysicalAddress(rawValue: e.frame << Paging.pageShift &+ (address.rawValue & offsetMask))
     }
 
     /// The translation the entry in `slot` holds.
-    @inline(__always) func translation(at slot: Int) -> Translation {
-        let e = slots[slot]
+    @inline(__always) func translation(at slot: Slot) -> Translation {
+        let e = array[slot]
         return Translation(frame: FrameNumber(e.frame), size: e.size, rights: e.rights)
     }
 
     /// Looks `address` up for an access of `kind` under `pcid`.
     public mutating func lookup(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Lookup {
-        let slot = hit(address, pcid: pcid, for: kind)
-        switch slot {
-        case Self.missed: return .miss
-        case Self.dropped: return .dropped
-        default: return .hit(translation(at: slot))
+        switch probe(address, pcid: pcid, for: kind) {
+        case .hit(let slot): return .hit(translation(at: slot))
+        case .miss: return .miss
+        case .dropped: return .dropped
         }
     }
 
-    /// `hit` for a lookup whose miss goes on to a walk: on a clean miss of a
-    /// 4 KiB lookup (no large entries, nothing dropped) it also returns the
-    /// slot `insert` would give a 4 KiB translation of the page, found in the
-    /// same pass over the set; otherwise the victim is -1.
-    @inline(__always)
-    mutating func hitOrVictim(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> (slot: Int, victim: Int) {
-        guard largeEntries == 0 && isEnabled else { return (hit(address, pcid: pcid, for: kind), -1) }
-        let page = address.rawValue >> 12
-        let base = setBase(page)
-        let tag = Self.tag(page, .size4K)
-        let ways = ways
-        let (slot, victim) = slots.withUnsafeBufferPointer { buffer in
-            var victim = base
-            var victimUse = UInt64.max
-            var slot = base
-            let end = base &+ ways
-            while slot < end {
-                let e = buffer[slot]
-                if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return (slot, -1) }
-                if e.lastUse < victimUse { victimUse = e.lastUse; victim = slot }
-                slot &+= 1
-            }
-            return (-1, victim)
-        }
-        guard slot >= 0 else { return (Self.missed, victim) }
-        if !slots[slot].rights.permits(kind) {
-            remove(slot)
-            return (Self.dropped, -1)
-        }
-        useCounter &+= 1
-        slots[slot].lastUse = useCounter
-        return (slot, -1)
-    }
-
-    /// Caches `translation` for the page holding `address`, evicting the set's LRU entry.
-    ///
-    /// One pass over the set finds the entry to replace: an existing entry for
-    /// the page usable under `pcid`, else the first empty slot, else the first
-    /// least recently used entry (empty slots have age 0: the first of least age).
+    /// Caches `translation` for the page holding `address`: replaces an entry
+    /// for the page usable under `pcid`, else the set's first empty slot, else
+    /// its least recently used entry.
     public mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID) {
-        insert(address, translation, pcid: pcid, victim: -1)
+        insert(address, translation, pcid: pcid, at: nil)
     }
 
-    /// `insert`, given the `victim` a `hitOrVictim` of the same page and PCID
-    /// returned (-1: search the set) with no change to this TLB since.
+    /// `insert`, given the slot a `probe` of the same 4 KiB page and PCID
+    /// chose, with no change to this TLB since (nil: search the set).
     @inline(__always)
-    mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID, victim known: Int) {
+    mutating func insert(_ address: VirtualAddress, _ translation: Translation, pcid: PCID, at known: Slot?) {
         guard isEnabled else { return }
         let page = address.rawValue >> translation.size.shift
         let tag = Self.tag(page, translation.size)
-        var victim = known
-        if victim < 0 || translation.size != .size4K {
-            let base = setBase(page)
-            let ways = ways
-            victim = slots.withUnsafeBufferPointer { buffer in
-                var victim = base
-                var victimUse = UInt64.max
-                var slot = base
-                let end = base &+ ways
-                while slot < end {
-                    let e = buffer[slot]
-                    if e.tag == tag && (e.pcid == pcid.rawValue || e.rights.contains(.global)) { return slot }
-                    if e.lastUse < victimUse { victimUse = e.lastUse; victim = slot }
-                    slot &+= 1
-                }
-                return victim
+        var slot = translation.size == .size4K ? known : nil
+        if slot == nil {
+            switch array.probe(set: page, where: { $0.matches(tag, pcid) }) {
+            case .hit(let existing): slot = existing
+            case .miss(let victim): slot = victim
             }
         }
-        remove(victim)
-        useCounter &+= 1
-        slots[victim] = Entry(tag: tag, frame: translation.frame.rawValue, lastUse: useCounter,
-                              pcid: pcid.rawValue, rights: translation.rights, size: translation.size)
+        guard let slot else { return }
+        remove(slot)
+        array.fill(slot, with: Entry(tag: tag, frame: translation.frame.rawValue, pcid: pcid.rawValue,
+                                     rights: translation.rights, size: translation.size))
         if translation.size != .size4K { largeEntries += 1 }
     }
 
-    @inline(__always) private mutating func remove(_ slot: Int) {
-        if slots[slot].valid && slots[slot].size != .size4K { largeEntries -= 1 }
-        slots[slot] = Entry()
+    @inline(__always) private mutating func remove(_ slot: Slot) {
+        let e = array[slot]
+        if e.isValid && e.size != .size4K { largeEntries -= 1 }
+        array.remove(slot)
     }
 
     /// INVLPG / INVPCID individual-address: drops every entry (any page size)
@@ -240,58 +178,43 @@ public struct TranslationLookasideBuffer: Sendable {
         if largeEntries > 0 { invalidate(address, .size1G, pcid, includeGlobal) }
     }
 
-    @inline(__always) private mutating func invalidate(_ address: VirtualAddress, _ size: PageSize, _ pcid: PCID, _ includeGlobal: Bool) {
+    @inline(__always)
+    private mutating func invalidate(_ address: VirtualAddress, _ size: PageSize, _ pcid: PCID, _ includeGlobal: Bool) {
         let page = address.rawValue >> size.shift
         let tag = Self.tag(page, size)
-        let base = setBase(page)
-        let end = base &+ ways
-        // Read first: most invalidations find nothing and then write nothing.
-        var slot = slots.withUnsafeBufferPointer { buffer in
-            var slot = base
-            while slot < end && buffer[slot].tag != tag { slot &+= 1 }
-            return slot
+        var removedLarge = 0
+        array.removeAll(inSetOf: page) { e in
+            let hit = e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global)))
+            if hit && e.size != .size4K { removedLarge += 1 }
+            return hit
         }
-        while slot < end {
-            let e = slots[slot]
-            if e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global))) {
-                remove(slot)
-            }
-            slot &+= 1
-        }
+        largeEntries -= removedLarge
     }
 
     /// Drops every non-global entry tagged `pcid` (nil: of every PCID), and
     /// global ones too when `includeGlobal`.
     public mutating func flush(pcid: PCID?, includeGlobal: Bool = false) {
         var removedLarge = 0
-        slots.withUnsafeMutableBufferPointer { buffer in
-            for slot in buffer.indices where buffer[slot].tag != 0 {
-                let e = buffer[slot]
-                if e.rights.contains(.global) && !includeGlobal { continue }
-                if let pcid, e.pcid != pcid.rawValue && !e.rights.contains(.global) { continue }
-                if e.size != .size4K { removedLarge += 1 }
-                buffer[slot] = Entry()
-            }
+        array.removeAll { e in
+            if e.rights.contains(.global) && !includeGlobal { return false }
+            if let pcid, e.pcid != pcid.rawValue && !e.rights.contains(.global) { return false }
+            if e.size != .size4K { removedLarge += 1 }
+            return true
         }
         largeEntries -= removedLarge
     }
 
     /// Whether some valid entry tagged `pcid` (or global) covers `address`.
     public func holds(_ address: VirtualAddress, pcid: PCID) -> Bool {
-        findAnySize(address, pcid) >= 0
+        findAnySize(address, pcid) != nil
     }
-}
 
-extension TranslationLookasideBuffer {
     /// A valid entry translating to a page that contains `frame`, if any: its
-    /// page base address and PCID (for the coherence checker).
+    /// page base address and PCID.
     public func entry(mapping frame: FrameNumber) -> (address: VirtualAddress, pcid: PCID)? {
-        for e in slots where e.valid {
+        array.first { e in
             let frames = e.size.bytes >> Paging.pageShift
-            if frame.rawValue >= e.frame && frame.rawValue < e.frame + frames {
-                return (VirtualAddress(e.page << e.size.shift), PCID(e.pcid))
-            }
-        }
-        return nil
+            return frame.rawValue >= e.frame && frame.rawValue < e.frame + frames
+        }.map { (VirtualAddress($0.page << $0.size.shift), PCID($0.pcid)) }
     }
 }

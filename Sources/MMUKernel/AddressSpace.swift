@@ -125,10 +125,3 @@ public struct AddressSpace: Sendable {
 
     public var cr3: ControlRegister3 { ControlRegister3(pml4: pml4, pcid: pcid) }
 }
-
-/// The kernel's handle of a process: its slot in the process table.
-public struct ProcessID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-    public var description: String { "process#\(rawValue)" }
-}

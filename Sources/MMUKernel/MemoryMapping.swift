@@ -1,205 +1,123 @@
 import MMUHardware
 
-extension System {
-    /// Calls `body` for each present PT covering part of pages [first, end) of
-    /// `process`, with the PT frame and the PTE index range inside it; absent
-    /// upper levels are skipped whole, so sparse ranges cost nothing.
-    func forEachLeafTable(_ process: ProcessID, _ first: UInt64, _ end: UInt64,
-                          _ body: (_ table: FrameNumber, _ basePage: UInt64, _ indices: Range<UInt64>) -> Void) {
-        guard first < end else { return }
-        func descend(_ table: FrameNumber, _ level: PagingLevel, _ basePage: UInt64) {
-            let pagesPerEntry: UInt64 = 1 << (level.indexShift - Paging.pageShift)
-            let lowIndex = first > basePage ? (first - basePage) / pagesPerEntry : 0
-            let highIndex = min(Paging.entriesPerTable, (end - basePage + pagesPerEntry - 1) / pagesPerEntry)
-            guard lowIndex < highIndex else { return }
-            if level == .pt {
-                body(table, basePage, lowIndex..<highIndex)
-                return
-            }
-            for index in lowIndex..<highIndex {
-                let entry = machine.memory.readEntry(table, index)
-                guard entry.isPresent, let below = level.below else { continue }
-                descend(entry.frame, below, basePage + index * pagesPerEntry)
-            }
-        }
-        descend(processes[process.rawValue].pml4, .pml4, 0)
+/// The memory system calls (Linux's `mm/mmap.c`, `mm/mprotect.c`) and
+/// process exit (`exit_mmap`).
+extension Kernel {
+    /// A system call starts: its span, `cost.syscall`, its event.
+    mutating func beginSystemCall(_ call: SystemCall, _ address: VirtualAddress = VirtualAddress(0), pages: UInt64 = 0,
+                                  on core: CoreID, machine: inout Machine) {
+        machine[core].begin(.syscall)
+        machine[core].charge(.syscall)
+        machine.note(.syscall(call, address, pages: pages), on: core)
     }
 
-    /// `map`: a new region; frames come on first touch (SPEC 2).
-    @discardableResult
-    public mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions) -> Bool {
-        let c = core.rawValue
-        machine.cores[c].begin(.syscall)
-        defer { machine.cores[c].end(.syscall) }
-        machine.cores[c].charge(.syscall)
-        machine.cores[c].note(.kernel("syscall map", address, pages))
-        guard let process = current[c] else { return false }
+    /// `map`: a new region; frames come on first touch.
+    mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions,
+                      machine: inout Machine) -> Bool {
+        beginSystemCall(.map, address, pages: pages, on: core, machine: &machine)
+        defer { machine[core].end(.syscall) }
+        guard let process = scheduler[core] else { return false }
         let first = address.pageNumber
-        guard !processes[process.rawValue].regions.overlaps(first, first + pages) else { return false }
-        processes[process.rawValue].regions.insert(Region(firstPage: first, pageCount: pages, permissions: permissions))
+        guard !processes[process].regions.overlaps(first, first + pages) else { return false }
+        processes[process].regions.insert(Region(firstPage: first, pageCount: pages, permissions: permissions))
         return true
     }
 
     /// `unmap`: clears the range's PTEs, frees the page-table pages that no
-    /// longer cover a region (Linux's `free_pgtables`), shoots down, and only
-    /// then frees the frames (Linux's `tlb_finish_mmu`).
-    public mutating func unmap(core: CoreID, _ address: VirtualAddress, pages: UInt64) {
-        let c = core.rawValue
-        machine.cores[c].begin(.syscall)
-        defer { machine.cores[c].end(.syscall) }
-        machine.cores[c].charge(.syscall)
-        machine.cores[c].note(.kernel("syscall unmap", address, pages))
-        guard let process = current[c] else { return }
-        let first = address.pageNumber, end = first + pages
+    /// longer cover a region (`free_pgtables`), shoots down, and only then
+    /// frees the frames (`tlb_finish_mmu`).
+    mutating func unmap(core: CoreID, _ address: VirtualAddress, pages count: UInt64, machine: inout Machine) {
+        beginSystemCall(.unmap, address, pages: count, on: core, machine: &machine)
+        defer { machine[core].end(.syscall) }
+        guard let process = scheduler[core] else { return }
+        let pages = address.page..<address.page.advanced(by: Int64(count))
         var dataFrames: [FrameNumber] = []
-        var changed: (first: UInt64, last: UInt64)? = nil
-        var cleared: [(FrameNumber, UInt64, UInt64)] = []
-        forEachLeafTable(process, first, end) { table, basePage, indices in
-            for index in indices {
-                let entry = machine.memory.readEntry(table, index)
-                guard entry.isPresent else { continue }
-                cleared.append((table, index, basePage + index))
-                dataFrames.append(entry.frame)
-            }
+        var cleared: [PageTableSlot] = []
+        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, entry in
+            guard slot.isLeaf(entry) else { return .descend }
+            cleared.append(slot)
+            dataFrames.append(entry.frame)
+            return .skip
         }
-        for (table, index, page) in cleared {
-            writeEntry(table, index, .empty, core: core, VirtualAddress(page << Paging.pageShift))
-            changed = (changed?.first ?? page, page)
+        for slot in cleared {
+            writeEntry(.empty, at: slot.table, slot.index, for: slot.address, on: core, machine: &machine)
         }
-        processes[process.rawValue].regions.remove(first, end)
-        let tableFrames = freeUncoveredTables(process, first, end, core: core)
-        let span: InvalidationSpan = changed.map { .pages(first: $0.first, count: $0.last - $0.first + 1) } ?? .pages(first: first, count: 0)
-        shootDown(process, span, initiator: core, reason: .unmap, dataFrames: dataFrames, tableFrames: tableFrames)
-    }
-
-    /// Unhooks every page-table page below the PML4 that overlaps [first, end)
-    /// but no longer covers any region, one PTE write for the entry that pointed
-    /// to it. Returns the frames to free once the TLBs are clean.
-    mutating func freeUncoveredTables(_ process: ProcessID, _ first: UInt64, _ end: UInt64, core: CoreID) -> [FrameNumber] {
-        var freed: [FrameNumber] = []
-        let regions = processes[process.rawValue].regions
-        func collect(_ table: FrameNumber, _ level: PagingLevel, _ basePage: UInt64) {
-            // Every table below an uncovered one goes too, each entry that pointed
-            // to one cleared as Linux's free_p*d_range do (a PT's leaves were cleared).
-            guard let below = level.below else { return }
-            let pagesPerEntry: UInt64 = 1 << (level.indexShift - Paging.pageShift)
-            for index in 0..<Paging.entriesPerTable {
-                let entry = machine.memory.readEntry(table, index)
-                guard entry.isPresent, !entry.has(.pageSize) else { continue }
-                let start = basePage + index * pagesPerEntry
-                collect(entry.frame, below, start)
-                freed.append(entry.frame)
-                writeEntry(table, index, .empty, core: core, VirtualAddress(start << Paging.pageShift))
-            }
-        }
-        func visit(_ table: FrameNumber, _ level: PagingLevel, _ basePage: UInt64) {
-            guard let below = level.below else { return }
-            let pagesPerEntry: UInt64 = 1 << (level.indexShift - Paging.pageShift)
-            let lowIndex = first > basePage ? (first - basePage) / pagesPerEntry : 0
-            let highIndex = min(Paging.entriesPerTable, (end - basePage + pagesPerEntry - 1) / pagesPerEntry)
-            guard lowIndex < highIndex else { return }
-            for index in lowIndex..<highIndex {
-                let entry = machine.memory.readEntry(table, index)
-                guard entry.isPresent, !entry.has(.pageSize) else { continue }
-                let start = basePage + index * pagesPerEntry
-                if regions.overlaps(start, start + pagesPerEntry) {
-                    visit(entry.frame, below, start)
-                } else {
-                    collect(entry.frame, below, start)
-                    freed.append(entry.frame)
-                    writeEntry(table, index, .empty, core: core, VirtualAddress(start << Paging.pageShift))
-                }
-            }
-        }
-        visit(processes[process.rawValue].pml4, .pml4, 0)
-        return freed
+        processes[process].regions.remove(pages.lowerBound.rawValue, pages.upperBound.rawValue)
+        let tableFrames = freeUncoveredTables(process, pages, on: core, machine: &machine)
+        let span: InvalidationSpan = cleared.isEmpty ? .pages(pages.lowerBound..<pages.lowerBound)
+            : .pages(cleared[0].firstPage..<cleared[cleared.count - 1].firstPage.advanced(by: 1))
+        shootDown(process, span, initiator: core, reason: .unmap, dataFrames: dataFrames, tableFrames: tableFrames,
+                  machine: &machine)
     }
 
     /// `protect`: new rights for the range; every present PTE is rewritten (a
     /// PTE write each), a COW-marked one stays read-only; narrowing shoots down.
-    public mutating func protect(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions) {
-        let c = core.rawValue
-        machine.cores[c].begin(.syscall)
-        defer { machine.cores[c].end(.syscall) }
-        machine.cores[c].charge(.syscall)
-        machine.cores[c].note(.kernel("syscall protect", address, pages))
-        guard let process = current[c] else { return }
-        let first = address.pageNumber, end = first + pages
-        processes[process.rawValue].regions.setPermissions(first, end, permissions)
-        var rewrites: [(FrameNumber, UInt64, UInt64, PageTableEntry)] = []
-        var narrowed: (first: UInt64, last: UInt64)? = nil
-        forEachLeafTable(process, first, end) { table, basePage, indices in
-            for index in indices {
-                let old = machine.memory.readEntry(table, index)
-                guard old.isPresent else { continue }
-                var new = old
-                if permissions.contains(.write) && !old.has(.copyOnWrite) {
-                    new.flags.insert(.writable)
-                } else {
-                    new.flags.remove(.writable)
-                }
-                if permissions.contains(.execute) { new.flags.remove(.noExecute) } else { new.flags.insert(.noExecute) }
-                let page = basePage + index
-                rewrites.append((table, index, page, new))
-                if old.has(.writable) && !new.has(.writable) || !old.has(.noExecute) && new.has(.noExecute) {
-                    narrowed = (narrowed?.first ?? page, page)
-                }
+    mutating func protect(core: CoreID, _ address: VirtualAddress, pages count: UInt64, _ permissions: RegionPermissions,
+                          machine: inout Machine) {
+        beginSystemCall(.protect, address, pages: count, on: core, machine: &machine)
+        defer { machine[core].end(.syscall) }
+        guard let process = scheduler[core] else { return }
+        let pages = address.page..<address.page.advanced(by: Int64(count))
+        processes[process].regions.setPermissions(pages.lowerBound.rawValue, pages.upperBound.rawValue, permissions)
+        var rewrites: [(PageTableSlot, PageTableEntry)] = []
+        var narrowed: Range<VirtualPageNumber>? = nil
+        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, old in
+            guard slot.isLeaf(old) else { return .descend }
+            var new = old
+            if permissions.contains(.write) && !old.has(.copyOnWrite) {
+                new.flags.insert(.writable)
+            } else {
+                new.flags.remove(.writable)
             }
+            if permissions.contains(.execute) { new.flags.remove(.noExecute) } else { new.flags.insert(.noExecute) }
+            rewrites.append((slot, new))
+            if old.has(.writable) && !new.has(.writable) || !old.has(.noExecute) && new.has(.noExecute) {
+                narrowed = (narrowed?.lowerBound ?? slot.firstPage)..<slot.firstPage.advanced(by: 1)
+            }
+            return .skip
         }
-        for (table, index, page, entry) in rewrites {
-            writeEntry(table, index, entry, core: core, VirtualAddress(page << Paging.pageShift))
+        for (slot, entry) in rewrites {
+            writeEntry(entry, at: slot.table, slot.index, for: slot.address, on: core, machine: &machine)
         }
         if let narrowed {
-            shootDown(process, .pages(first: narrowed.first, count: narrowed.last - narrowed.first + 1), initiator: core, reason: .narrow)
+            shootDown(process, .pages(narrowed), initiator: core, reason: .narrow, machine: &machine)
         }
     }
 
     /// `exit`: `cost.syscall`, then the process goes away everywhere.
-    public mutating func exit(core: CoreID) {
-        let c = core.rawValue
-        machine.cores[c].begin(.syscall)
-        defer { machine.cores[c].end(.syscall) }
-        machine.cores[c].charge(.syscall)
-        machine.cores[c].note(.kernel("syscall exit", VirtualAddress(0), 0))
-        guard let process = current[c] else { return }
-        tearDown(process)
+    mutating func exit(core: CoreID, machine: inout Machine) {
+        beginSystemCall(.exit, on: core, machine: &machine)
+        defer { machine[core].end(.syscall) }
+        guard let process = scheduler[core] else { return }
+        tearDown(process, machine: &machine)
     }
 
     /// Ends a process (exit or OOM kill): its cores go idle, its translations
     /// are dropped everywhere at no charge, its frames and tables are freed.
-    mutating func tearDown(_ process: ProcessID) {
-        guard isAlive(process) else { return }
-        let space = processes[process.rawValue]
-        for c in 0..<coreCount {
-            if current[c] == process {
-                current[c] = nil
-                machine.cores[c].loadCR3(nil)
+    mutating func tearDown(_ process: ProcessID, machine: inout Machine) {
+        guard processes.isAlive(process) else { return }
+        let space = processes[process]
+        for c in 0..<machine.cores.count {
+            let core = CoreID(c)
+            if scheduler[core] == process {
+                scheduler.run(nil, on: core)
+                machine[core].loadCR3(nil)
             }
-            if space.mayCache[c] {
-                machine.cores[c].dropTranslations(pcid: space.pcid)
-            }
-            // Deferred invalidations for it are moot now that its entries are gone.
-            let queue = deferredQueues[c]
-            deferredQueues[c] = queue.filter { $0.process != process }
-            for item in queue where item.process == process { completeDeferred(batch: item.batch) }
+            if space.mayCache[c] { machine[core].retirePCID(space.pcid) }
+            DeferredShootdown.dropQueued(for: process, on: core, kernel: &self)
         }
         var dataFrames: [FrameNumber] = []
         var tableFrames: [FrameNumber] = []
-        func collect(_ table: FrameNumber, _ level: PagingLevel) {
-            machine.memory.forEachPresentEntry(in: table) { index, entry in
-                if level == .pt || entry.has(.pageSize) {
-                    dataFrames.append(entry.frame)
-                } else if let below = level.below {
-                    collect(entry.frame, below)
-                    tableFrames.append(entry.frame)
-                }
-            }
-        }
-        collect(space.pml4, .pml4)
+        // Leaves in address order; each table after everything below it.
+        var memory = machine.memory
+        PageTableVisitor.visit(&memory, root: space.pml4, pages: PageTableVisitor.allPages, enter: { _, slot, entry in
+            if slot.isLeaf(entry) { dataFrames.append(entry.frame) }
+            return .descend
+        }, leave: { _, slot, entry in
+            if !slot.isLeaf(entry) { tableFrames.append(entry.frame) }
+        })
         tableFrames.append(space.pml4)
         release(dataFrames: dataFrames, tableFrames: tableFrames, hold: false)
-        processes[process.rawValue].isAlive = false
-        processes[process.rawValue].mayCache = [Bool](repeating: false, count: coreCount)
-        releasePCID(space.pcid)
+        processes.end(process)
     }
 }

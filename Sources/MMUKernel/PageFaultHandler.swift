@@ -1,111 +1,121 @@
 import MMUHardware
 
-/// What the handler decided about a #PF.
-public enum FaultOutcome: Sendable {
-    /// The mapping was fixed (or already fine): return and retry the access.
-    case retry
-    /// SIGSEGV: the access has no effect and is not retried.
-    case segmentationFault
-    /// SIGKILL for want of a frame.
-    case killed
-}
-
-extension System {
-    /// The #PF handler (SPEC section 2, in its order; Linux's
-    /// `handle_mm_fault` → `do_anonymous_page` / `do_wp_page`).
-    mutating func handlePageFault(core: CoreID, _ code: PageFaultErrorCode, cr2: VirtualAddress) -> FaultOutcome {
-        let c = core.rawValue
-        machine.cores[c].begin(.pageFault)
-        defer { machine.cores[c].end(.pageFault) }
-        machine.cores[c].statistics.pageFaults &+= 1
-        machine.cores[c].charge(.faultEntry)
-        machine.cores[c].charge(.kernelFault)
-        guard let process = current[c] else { return .segmentationFault }
-        let kind: AccessKind = code.contains(.instructionFetch) ? .fetch : code.contains(.write) ? .write : .read
+/// The #PF handler (Linux's `handle_mm_fault` → `do_anonymous_page` /
+/// `do_wp_page`), in this order:
+///
+/// 1. find the region: none, or it forbids the access → SIGSEGV (not retried);
+/// 2. allocate the missing page-table pages;
+/// 3. a not-present PTE: a read maps the shared zero frame read-only + COW
+///    (with `zero_page on`), anything else gets a fresh zeroed frame;
+/// 4. a present COW PTE on a write: the last holder reuses its frame (no
+///    copy, no invalidation); otherwise a new frame is copied (zeroed for the
+///    zero frame), the PTE cleared, the old translation invalidated
+///    everywhere, the new frame installed, and the old frame's reference dropped;
+/// 5. return, and the access is retried.
+///
+/// Out of frames at any step, the process is killed (`faults.oom`).
+enum PageFaultHandler {
+    static func handle(_ fault: PageFault, on core: CoreID, kernel: inout Kernel, machine: inout Machine) -> FaultResolution {
+        machine[core].begin(.pageFault)
+        defer { machine[core].end(.pageFault) }
+        machine[core].charge(.faultEntry)
+        machine[core].charge(.kernelFault)
+        guard let process = kernel.scheduler[core] else { return .skipInstruction }
+        let cr2 = fault.cr2, kind = fault.kind
 
         // 1. The region, and whether it allows the access.
-        guard !code.contains(.reservedBit),
-              let region = processes[process.rawValue].regions.region(containing: cr2.pageNumber),
+        guard !fault.errorCode.contains(.reservedBit),
+              let region = kernel.processes[process].regions.region(containing: cr2.pageNumber),
               region.permissions.permits(kind)
         else {
-            machine.cores[c].statistics.segmentationFaults &+= 1
-            machine.cores[c].note(.kernel("SIGSEGV", cr2, UInt64(code.rawValue)))
-            machine.cores[c].charge(.faultExit)
-            return .segmentationFault
+            kernel.statistics[core.rawValue].segmentationFaults &+= 1
+            machine.note(.segmentationFault(cr2, errorCode: fault.errorCode.rawValue), on: core)
+            machine[core].charge(.faultExit)
+            return .skipInstruction
         }
 
-        // Page-table pages below the PML4 are allocated when first needed.
-        guard let table = ensureLeafTable(process, cr2, core: core) else {
-            outOfMemory(core: core, process)
-            return .killed
+        // 2. Page-table pages below the PML4 are allocated when first needed.
+        guard let table = kernel.ensureLeafTable(process, cr2, on: core, machine: &machine) else {
+            kernel.outOfMemory(process, on: core, machine: &machine)
+            return .processKilled
         }
         let index = cr2.index(at: .pt)
         let entry = machine.memory.readEntry(table, index)
-        let writable = region.permissions.contains(.write)
 
         if !entry.isPresent {
-            if kind != .write && configuration.zeroPage {
-                // 2a. Read of a never-touched page: the shared zero frame, read-only + COW.
-                machine.cores[c].statistics.zeroPageFaults &+= 1
-                machine.cores[c].note(.kernel("map zero page", cr2, 0))
-                writeEntry(table, index, Self.leafEntry(.zeroPage, in: region, writable: false, copyOnWrite: true), core: core, cr2)
-            } else {
-                // 2b. Demand zero: a fresh zeroed frame.
-                guard let frame = allocateZeroedFrame(.data, core: core) else {
-                    outOfMemory(core: core, process)
-                    return .killed
-                }
-                machine.cores[c].statistics.demandZeroFaults &+= 1
-                writeEntry(table, index, Self.leafEntry(frame, in: region, writable: writable, copyOnWrite: false), core: core, cr2)
+            // 3. A first touch.
+            guard mapFirstTouch(cr2, kind, region, at: table, index, on: core, kernel: &kernel, machine: &machine) else {
+                kernel.outOfMemory(process, on: core, machine: &machine)
+                return .processKilled
             }
         } else if kind == .write && entry.has(.copyOnWrite) {
-            let old = entry.frame
-            if old != .zeroPage && frames.referenceCount(old) == 1 {
-                // 3a. COW reuse: the last holder writes in place; no copy, no invalidation.
-                machine.cores[c].statistics.cowReuseFaults &+= 1
-                machine.cores[c].note(.kernel("cow reuse", cr2, old.rawValue))
-                var reused = entry
-                reused.flags.formUnion([.writable, .dirty])
-                reused.flags.remove(.copyOnWrite)
-                writeEntry(table, index, reused, core: core, cr2)
-            } else {
-                // 3b. COW break: a new frame (copied, or zeroed for the zero page),
-                // clear the PTE, invalidate everywhere, install, drop the old reference.
-                guard let frame = allocateFrame(.data, core: core) else {
-                    outOfMemory(core: core, process)
-                    return .killed
-                }
-                if old == .zeroPage {
-                    zeroFrame(frame, core: core)
-                    machine.cores[c].statistics.demandZeroFaults &+= 1
-                } else {
-                    machine.cores[c].charge(.frameCopy)
-                    machine.cores[c].statistics.pagesCopied &+= 1
-                    machine.cores[c].note(.kernel("copy frame", cr2, frame.rawValue))
-                    machine.memory.copy(from: old, to: frame)
-                    machine.cores[c].statistics.cowCopyFaults &+= 1
-                }
-                writeEntry(table, index, .empty, core: core, cr2)
-                if !defects.contains(.cowBreakWithoutInvalidation) {
-                    shootDown(process, .pages(first: cr2.pageNumber, count: 1), initiator: core, reason: .narrow)
-                }
-                writeEntry(table, index, Self.leafEntry(frame, in: region, writable: true, copyOnWrite: false), core: core, cr2)
-                if old != .zeroPage && frames.drop(old) { frames.free(old) }
+            // 4. A write to a copy-on-write page.
+            guard breakCopyOnWrite(cr2, entry, region, process, at: table, index, on: core, kernel: &kernel, machine: &machine) else {
+                kernel.outOfMemory(process, on: core, machine: &machine)
+                return .processKilled
             }
         } else {
             // A present entry that already allows the access: a spurious fault
             // (a stale entry); nothing to change.
-            machine.cores[c].note(.kernel("spurious fault", cr2, entry.rawValue))
+            machine.note(.spuriousFault(cr2, entry), on: core)
         }
-        machine.cores[c].charge(.faultExit)
+        machine[core].charge(.faultExit)
         return .retry
     }
 
-    /// Out of frames: SIGKILL the process (`faults.oom`), free its frames; the
-    /// run goes on.
-    mutating func outOfMemory(core: CoreID, _ process: ProcessID) {
-        machine.cores[core.rawValue].statistics.outOfMemoryKills &+= 1
-        machine.cores[core.rawValue].note(.kernel("OOM kill", VirtualAddress(0), UInt64(process.rawValue)))
-        tearDown(process)
+    /// A not-present PTE: the zero frame for a read (`faults.zero_page`), a
+    /// fresh zeroed frame otherwise (`faults.demand_zero`). False when out of frames.
+    static func mapFirstTouch(_ cr2: VirtualAddress, _ kind: AccessKind, _ region: Region, at table: FrameNumber,
+                              _ index: UInt64, on core: CoreID, kernel: inout Kernel, machine: inout Machine) -> Bool {
+        if kind != .write && kernel.configuration.zeroPage {
+            kernel.statistics[core.rawValue].zeroPageFaults &+= 1
+            machine.note(.mapZeroPage(cr2), on: core)
+            let entry = Kernel.leafEntry(.zeroPage, in: region, writable: false, copyOnWrite: true)
+            kernel.writeEntry(entry, at: table, index, for: cr2, on: core, machine: &machine)
+            return true
+        }
+        guard let frame = kernel.allocateZeroedFrame(.data, on: core, machine: &machine) else { return false }
+        kernel.statistics[core.rawValue].demandZeroFaults &+= 1
+        let writable = region.permissions.contains(.write)
+        let entry = Kernel.leafEntry(frame, in: region, writable: writable, copyOnWrite: false)
+        kernel.writeEntry(entry, at: table, index, for: cr2, on: core, machine: &machine)
+        return true
+    }
+
+    /// A write to a present COW PTE: reuse when this is the frame's last
+    /// mapping (`faults.cow_reuse`), else copy (`faults.cow_copy`; a zeroed
+    /// frame for the zero page, `faults.demand_zero`). False when out of frames.
+    static func breakCopyOnWrite(_ cr2: VirtualAddress, _ entry: PageTableEntry, _ region: Region, _ process: ProcessID,
+                                 at table: FrameNumber, _ index: UInt64, on core: CoreID,
+                                 kernel: inout Kernel, machine: inout Machine) -> Bool {
+        let old = entry.frame
+        if old != .zeroPage && kernel.frames.referenceCount(old) == 1 {
+            // No copy, no invalidation: a stale read-only entry elsewhere does
+            // not permit a write, so the writer re-walks.
+            kernel.statistics[core.rawValue].cowReuseFaults &+= 1
+            machine.note(.copyOnWriteReuse(cr2, old), on: core)
+            var reused = entry
+            reused.flags.formUnion([.writable, .dirty])
+            reused.flags.remove(.copyOnWrite)
+            kernel.writeEntry(reused, at: table, index, for: cr2, on: core, machine: &machine)
+            return true
+        }
+        guard let frame = kernel.allocateFrame(.data, on: core, machine: &machine) else { return false }
+        if old == .zeroPage {
+            kernel.zeroFrame(frame, on: core, machine: &machine)
+            kernel.statistics[core.rawValue].demandZeroFaults &+= 1
+        } else {
+            kernel.copyFrame(old, into: frame, for: cr2, on: core, machine: &machine)
+            kernel.statistics[core.rawValue].cowCopyFaults &+= 1
+        }
+        kernel.writeEntry(.empty, at: table, index, for: cr2, on: core, machine: &machine)
+        if !kernel.injects(.cowBreakWithoutInvalidation) {
+            kernel.shootDown(process, .pages(cr2.page..<cr2.page.advanced(by: 1)), initiator: core,
+                             reason: .narrow, machine: &machine)
+        }
+        let installed = Kernel.leafEntry(frame, in: region, writable: true, copyOnWrite: false)
+        kernel.writeEntry(installed, at: table, index, for: cr2, on: core, machine: &machine)
+        if old != .zeroPage && kernel.frames.drop(old) { kernel.frames.free(old) }
+        return true
     }
 }

@@ -26,8 +26,8 @@ public struct Comparison {
         let system = runner.system
         var values = Self.columns.prefix(1 + CycleCategory.allCases.count).map { system.statistic($0) ?? 0 }
         let shootdowns = system.statistic("shootdowns") ?? 0
-        let initiator = system.machine.cores.reduce(0) { $0 + $1.statistics.shootdownInitiatorCycles }
-        let target = system.machine.cores.reduce(0) { $0 + $1.statistics.shootdownTargetCycles }
+        let initiator = system.kernel.statistics.reduce(0) { $0 + $1.shootdownInitiatorCycles }
+        let target = system.kernel.statistics.reduce(0) { $0 + $1.shootdownTargetCycles }
         values += [shootdowns, system.statistic("ipis") ?? 0,
                    shootdowns == 0 ? 0 : initiator / shootdowns, shootdowns == 0 ? 0 : target / shootdowns]
         rows.append(Row(label: label, values: values))

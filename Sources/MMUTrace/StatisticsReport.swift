@@ -31,11 +31,12 @@ public enum StatisticsReport {
             let value = system.configuration.value(of: key) ?? ""
             return (key, UInt64(value) != nil ? value : jsonString(value))
         }
-        let totals = (System.coreStatisticNames + System.frameStatisticNames).map { ($0, String(system.statistic($0) ?? 0)) }
+        let reported: [Statistic] = Statistic.perCore + Statistic.totalOnly
+        let totals: [(String, String)] = reported.map { ($0.name, String($0.value(in: system) ?? 0)) }
             + extra.map { ($0.0, String($0.1)) }
-        let cores = (0..<system.coreCount).map { c in
-            object([("core", String(c))] + System.coreStatisticNames.map { ($0, String(system.statistic("core\(c).\($0)") ?? 0)) },
-                   indent: "    ")
+        let cores: [String] = (0..<system.coreCount).map { c in
+            let values: [(String, String)] = Statistic.perCore.map { ($0.name, String($0.value(in: system, core: CoreID(c)) ?? 0)) }
+            return object([("core", String(c))] + values, indent: "    ")
         }
         let categories = CycleCategory.allCases.map { ($0.description, String(system.statistic("cycles.\($0)") ?? 0)) }
         let buckets = histogram.buckets.map { "{\"low\": \($0.low), \"high\": \($0.high), \"accesses\": \($0.count)}" }
@@ -100,12 +101,13 @@ public enum EventFormatter {
         case .flush(let pcid): return "TLB flush" + (pcid.map { " (\($0))" } ?? " (all non-global)")
         case .cr3Write(let pml4, let pcid): return "CR3 <- PML4 frame \(pml4.rawValue), \(pcid)"
         case .accessDone(let kind, let va, let pa, let value): return "access \(kind) \(va) done: PA \(pa) value \(hex(value))"
-        case .kernel(let step, let va, let detail):
-            return "kernel: \(step)" + (va.rawValue != 0 ? " \(va)" : "") + " [\(detail)]"
+        case .software(let step):
+            return "kernel: \(step.name)" + (step.address.rawValue != 0 ? " \(step.address)" : "") + " [\(step.detail)]"
+        case .broadcastInvalidation(let va, let pcid): return "INVLPGB invalidation \(va) (\(pcid))"
         case .charge(let key, let cycles, let category): return "  +\(cycles) \(key) (\(category))"
         case .wait(let cycles): return "  +\(cycles) wait"
-        case .begin(let span): return "begin \(span.rawValue)"
-        case .end(let span): return "end \(span.rawValue)"
+        case .begin(let span): return "begin \(span.name)"
+        case .end(let span): return "end \(span.name)"
         }
     }
 }

@@ -68,7 +68,7 @@ public struct StreamRunner {
                 stopped = true
                 return
             }
-            if events != nil { system.machine.cores[0].log.isEnabled = eventRange.contains(records) }
+            if events != nil { system.setLogging(eventRange.contains(records), core: core) }
             records &+= 1
             let before = system.machine.cores[0].clock
             switch system.touch(core: core, access.kind, access.address, bytes: access.bytes) {
@@ -84,7 +84,7 @@ public struct StreamRunner {
                     coherenceViolations.append((records, violation))
                 }
             }
-            if let events, system.machine.cores[0].log.isEnabled {
+            if let events, system.machine[core].isLogging {
                 events(records - 1, drainEvents())
             }
             if records & (progressInterval &- 1) == 0, let progress {
@@ -97,7 +97,7 @@ public struct StreamRunner {
     /// in order. Drain regularly: the log grows with the trace.
     public mutating func drainEvents() -> [Event] {
         var all: [Event] = []
-        for c in 0..<system.coreCount { all += system.machine.cores[c].log.drain() }
+        for c in 0..<system.coreCount { all += system.drainEvents(core: CoreID(c)) }
         return all
     }
 }

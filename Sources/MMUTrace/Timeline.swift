@@ -65,7 +65,7 @@ public struct Timeline {
             open[tid].append(Open(span: span, start: event.clock, arguments: arguments))
         case .end:
             guard let top = open[tid].popLast() else { return }
-            complete(tid, top.span.rawValue, category(of: top.span), top.start, event.clock - top.start, top.arguments, rank: 1)
+            complete(tid, top.span.name, top.span.category, top.start, event.clock - top.start, top.arguments, rank: 1)
         case .access(let kind, let address):
             if let last = open[tid].indices.last, open[tid][last].span == .access {
                 open[tid][last].arguments = "\"kind\": \"\(kind)\", \"va\": \"\(address)\""
@@ -81,21 +81,12 @@ public struct Timeline {
             lastFault[tid] = "\"gp\": \"\(address)\""
         case .tlbMiss(let level, let address):
             instant(tid, "\(level.rawValue) miss", event.clock, "\"va\": \"\(address)\"")
-        case .kernel(let step, let address, let detail):
-            instant(tid, "\(step)", event.clock, "\"va\": \"\(address)\", \"detail\": \(detail)")
+        case .software(let step):
+            instant(tid, step.name, event.clock, "\"va\": \"\(step.address)\", \"detail\": \(step.detail)")
+        case .broadcastInvalidation(let address, let pcid):
+            instant(tid, "INVLPGB invalidation", event.clock, "\"va\": \"\(address)\", \"detail\": \(pcid.rawValue)")
         default:
             break
-        }
-    }
-
-    func category(of span: Event.Span) -> String {
-        switch span {
-        case .access: return "access"
-        case .walk: return "walk"
-        case .pageFault: return "fault"
-        case .syscall, .tick: return "kernel"
-        case .contextSwitch: return "switch"
-        case .shootdown, .ipiHandler, .deferredInvalidation: return "shootdown"
         }
     }
 

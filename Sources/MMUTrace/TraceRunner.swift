@@ -66,7 +66,7 @@ public struct TraceRunner {
     /// The events every core recorded since the last drain, by clock, then core.
     public mutating func drainEvents() -> [Event] {
         var all: [Event] = []
-        for c in 0..<system.coreCount { all += system.machine.cores[c].log.drain() }
+        for c in 0..<system.coreCount { all += system.drainEvents(core: CoreID(c)) }
         // Stable: a core's events keep their order; cores interleave by clock.
         return all.enumerated().sorted { a, b in
             a.element.clock != b.element.clock ? a.element.clock < b.element.clock

@@ -1,0 +1,77 @@
+import MMUHardware
+
+extension System {
+    /// Checks the kernel's invariants and returns each violation found (empty
+    /// when sound). Slow: for tests and checks, never the access path.
+    ///
+    /// - every data frame's reference count equals the PTEs mapping it;
+    /// - every page-table frame is reachable from exactly one live process;
+    /// - frames = free + data + pagetable + pending + 1;
+    /// - no writable PTE maps a frame another PTE maps too (or the zero frame);
+    /// - every present leaf lies in a region that allows what it grants;
+    /// - per core, the cycle categories add up to the clock.
+    public func invariantViolations() -> [String] {
+        var problems: [String] = []
+        let frames = kernel.frames
+        var mappings = [Int](repeating: 0, count: frames.frameCount)
+        var tableOwners = [Int](repeating: 0, count: frames.frameCount)
+        var writable: [(FrameNumber, Int, UInt64)] = []
+        for p in kernel.processes.ids where kernel.processes[p].isAlive {
+            let space = kernel.processes[p]
+            tableOwners[space.pml4.index] += 1
+            PageTableVisitor.forEach(in: machine.memory, root: space.pml4) { slot, entry in
+                let page = slot.firstPage.rawValue
+                guard entry.frame.rawValue < UInt64(frames.frameCount) else {
+                    problems.append("process#\(p.rawValue): entry for page \(hex(page)) points outside memory")
+                    return .skip
+                }
+                guard slot.isLeaf(entry) else {
+                    tableOwners[entry.frame.index] += 1
+                    return .descend
+                }
+                mappings[entry.frame.index] += 1
+                if entry.has(.writable) { writable.append((entry.frame, p.rawValue, page)) }
+                if let region = space.regions.region(containing: page) {
+                    if entry.has(.writable) && !region.permissions.contains(.write) {
+                        problems.append("process#\(p.rawValue): page \(hex(page << 12)) writable in a \(region.permissions) region")
+                    }
+                } else {
+                    problems.append("process#\(p.rawValue): page \(hex(page << 12)) mapped outside every region")
+                }
+                return .skip
+            }
+        }
+        var data = 0, tables = 0
+        for f in 0..<frames.frameCount {
+            let frame = FrameNumber(UInt64(f))
+            switch frames.use(of: frame) {
+            case .data:
+                data += 1
+                if frames.referenceCount(frame) != mappings[f] {
+                    problems.append("frame \(f): reference count \(frames.referenceCount(frame)) but \(mappings[f]) PTEs map it")
+                }
+            case .pageTable:
+                tables += 1
+                if tableOwners[f] != 1 { problems.append("page-table frame \(f) is referenced \(tableOwners[f]) times") }
+            case .free, .pending:
+                if mappings[f] != 0 { problems.append("frame \(f) is \(frames.use(of: frame)) but \(mappings[f]) PTEs map it") }
+                if tableOwners[f] != 0 { problems.append("frame \(f) is \(frames.use(of: frame)) but used as a page table") }
+            case .zeroPage:
+                if tableOwners[f] != 0 { problems.append("the zero frame is used as a page table") }
+            }
+        }
+        if data != frames.dataFrames { problems.append("frames.data is \(frames.dataFrames) but \(data) frames hold data") }
+        if tables != frames.pageTableFrames { problems.append("frames.pagetable is \(frames.pageTableFrames) but \(tables) frames are tables") }
+        if frames.freeFrames + frames.dataFrames + frames.pageTableFrames + frames.pendingFrames + 1 != frames.frameCount {
+            problems.append("frames do not add up: free \(frames.freeFrames) + data \(frames.dataFrames) + pagetable \(frames.pageTableFrames) + pending \(frames.pendingFrames) + 1 != \(frames.frameCount)")
+        }
+        for (frame, p, page) in writable where frame == .zeroPage || mappings[frame.index] > 1 {
+            problems.append("process#\(p): page \(hex(page << 12)) is writable but its frame \(frame.rawValue) is shared (\(mappings[frame.index]) mappings)")
+        }
+        for core in machine.cores {
+            let sum = CycleCategory.allCases.reduce(0) { $0 + core.account[$1] }
+            if sum != core.clock { problems.append("\(core.id): categories add up to \(sum), clock is \(core.clock)") }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,133 @@
+import MMUHardware
+
+/// The emulated kernel: the software side of a `System`. Its state is in
+/// parts named after Linux's (`FrameAllocator` for the page allocator,
+/// `ProcessTable` of `AddressSpace`s, `Scheduler`, the deferred-invalidation
+/// queues of `DeferredShootdown`), and its work is done by the parts' code:
+/// `PageFaultHandler.swift`, `Fork.swift`, `MemoryMapping.swift`,
+/// `PageTableEditor.swift`, the shootdown strategies. It drives the hardware
+/// only through `Machine`: page-table stores to memory, INVLPG, flushes, CR3
+/// writes, INVLPGB, and the cycles its own code costs.
+public struct Kernel: Sendable {
+    public let configuration: Configuration
+    public internal(set) var frames: FrameAllocator
+    public internal(set) var processes: ProcessTable
+    public internal(set) var scheduler: Scheduler
+    /// Invalidations queued by the `deferred` strategy, and the frames they hold.
+    var deferred: DeferredShootdown.Queues
+    /// What the kernel counted, per core.
+    public internal(set) var statistics: [KernelStatistics]
+    /// Frames zeroed as set-up work no core pays for (each `process`'s PML4):
+    /// counted in the `pages.zeroed` total, in no core's.
+    public internal(set) var setupPagesZeroed: UInt64 = 0
+    /// The coherence checker (`--check-coherence`), when on.
+    var checker: CoherenceChecker?
+    #if MMUSIM_FAULT_INJECTION
+    /// Deliberate bugs, for tests that show the checkers catch them.
+    var defects: KernelDefects = []
+    #endif
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        frames = FrameAllocator(frameCount: configuration.frames)
+        processes = ProcessTable(pcidEnabled: configuration.pcid, cores: configuration.cores)
+        scheduler = Scheduler(cores: configuration.cores)
+        deferred = DeferredShootdown.Queues(cores: configuration.cores)
+        statistics = [KernelStatistics](repeating: KernelStatistics(), count: configuration.cores)
+    }
+
+    /// Whether deliberate defect `defect` is injected (always false in a
+    /// build without fault injection: the checks compile away).
+    @inline(__always) func injects(_ defect: KernelDefects) -> Bool {
+        #if MMUSIM_FAULT_INJECTION
+        return defects.contains(defect)
+        #else
+        return false
+        #endif
+    }
+
+    // MARK: Frames
+
+    /// Takes a frame and zeroes it (`cost.frame.alloc`, `cost.frame.zero`).
+    mutating func allocateZeroedFrame(_ use: FrameUse, on core: CoreID, machine: inout Machine) -> FrameNumber? {
+        guard let frame = allocateFrame(use, on: core, machine: &machine) else { return nil }
+        zeroFrame(frame, on: core, machine: &machine)
+        return frame
+    }
+
+    /// Takes a frame (`cost.frame.alloc`).
+    mutating func allocateFrame(_ use: FrameUse, on core: CoreID, machine: inout Machine) -> FrameNumber? {
+        guard let frame = frames.allocate(use) else { return nil }
+        if checker != nil { checker?.checkReuse(of: frame, by: core, machine: machine, scheduler: scheduler, pcid: configuration.pcid) }
+        machine[core].charge(.frameAlloc)
+        machine.note(.allocateFrame(frame), on: core)
+        return frame
+    }
+
+    /// Zeroes a frame for a process (`cost.frame.zero`, `pages.zeroed`).
+    mutating func zeroFrame(_ frame: FrameNumber, on core: CoreID, machine: inout Machine) {
+        machine[core].charge(.frameZero)
+        statistics[core.rawValue].pagesZeroed &+= 1
+        machine.note(.zeroFrame(frame), on: core)
+        if !injects(.skipZeroFill) { machine.zero(frame) }
+        if checker != nil { checker?.checkZeroed(frame, by: core, machine: machine) }
+    }
+
+    /// Copies `source` into `destination` for a process (`cost.frame.copy`, `pages.copied`).
+    mutating func copyFrame(_ source: FrameNumber, into destination: FrameNumber, for address: VirtualAddress,
+                            on core: CoreID, machine: inout Machine) {
+        machine[core].charge(.frameCopy)
+        statistics[core.rawValue].pagesCopied &+= 1
+        machine.note(.copyFrame(into: destination, for: address), on: core)
+        machine.copy(source, to: destination)
+    }
+
+    // MARK: Processes
+
+    /// `process`: a new, empty address space. Its PML4 is set-up work that no
+    /// core pays for. Out of frames, the process starts dead (OOM-killed).
+    mutating func createProcess(machine: inout Machine) -> ProcessID {
+        guard let pml4 = frames.allocate(.pageTable) else { return processes.addDead() }
+        machine.zero(pml4)
+        setupPagesZeroed += 1
+        return processes.add(pml4: pml4)
+    }
+
+    /// Out of frames: SIGKILL the process (`faults.oom`), free its frames; the
+    /// run goes on.
+    mutating func outOfMemory(_ process: ProcessID, on core: CoreID, machine: inout Machine) {
+        statistics[core.rawValue].outOfMemoryKills &+= 1
+        machine.note(.outOfMemoryKill(process), on: core)
+        tearDown(process, machine: &machine)
+    }
+}
+
+/// The kernel's entry points for what the hardware raises.
+extension Kernel: ExceptionHandler {
+    public mutating func handlePageFault(_ fault: PageFault, on core: CoreID, machine: inout Machine) -> FaultResolution {
+        let resolution = PageFaultHandler.handle(fault, on: core, kernel: &self, machine: &machine)
+        if resolution == .retry { machine.note(.retry(fault.cr2), on: core) }
+        return resolution
+    }
+
+    /// #GP on a non-canonical address, delivered as SIGSEGV.
+    public mutating func handleGeneralProtection(_ address: VirtualAddress, on core: CoreID, machine: inout Machine) {
+        machine[core].begin(.pageFault)
+        defer { machine[core].end(.pageFault) }
+        machine[core].charge(.faultEntry)
+        machine[core].charge(.kernelFault)
+        statistics[core.rawValue].segmentationFaults &+= 1
+        machine.note(.segmentationFault(address, errorCode: 0), on: core)
+        machine[core].charge(.faultExit)
+    }
+
+    public var observesTranslations: Bool { checker != nil }
+
+    public mutating func observe(_ address: VirtualAddress, _ kind: AccessKind, translatedTo physical: PhysicalAddress,
+                                 on core: CoreID, machine: Machine) {
+        guard var checking = checker else { return }
+        checker = nil
+        checking.checkTranslation(core: core, address, kind, physical, kernel: self, machine: machine)
+        checker = checking
+    }
+}

@@ -1,0 +1,24 @@
+/// What the kernel counted on one core: the faults it handled by kind, the
+/// frames it zeroed and copied, the shootdowns it ran, the switches it made.
+public struct KernelStatistics: Hashable, Sendable {
+    public var demandZeroFaults: UInt64 = 0
+    public var zeroPageFaults: UInt64 = 0
+    public var cowCopyFaults: UInt64 = 0
+    public var cowReuseFaults: UInt64 = 0
+    public var segmentationFaults: UInt64 = 0
+    public var outOfMemoryKills: UInt64 = 0
+    public var pagesZeroed: UInt64 = 0
+    public var pagesCopied: UInt64 = 0
+    /// Kernel operations that needed other cores to invalidate.
+    public var shootdowns: UInt64 = 0
+    public var ipis: UInt64 = 0
+    public var switches: UInt64 = 0
+    /// Cycles this core spent initiating shootdowns (sends, local invalidation,
+    /// waiting for acks; INVLPGB and TLBSYNC), for `mmusim compare`.
+    public var shootdownInitiatorCycles: UInt64 = 0
+    /// Cycles this core spent as a target of other cores' shootdowns (interrupt
+    /// handler and invalidations, deferred ones included), for `mmusim compare`.
+    public var shootdownTargetCycles: UInt64 = 0
+
+    public init() {}
+}

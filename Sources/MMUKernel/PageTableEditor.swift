@@ -1,0 +1,89 @@
+import MMUHardware
+
+/// The only kernel code that writes page-table entries (Linux's
+/// `set_pte_at`, `pmd_populate` and `free_pgtables`): each store goes to
+/// emulated memory from the core running the kernel, at `cost.pte.write`.
+extension Kernel {
+    /// The flags of an upper-level entry the kernel writes (Linux's `_PAGE_TABLE`).
+    static let tableEntryFlags: PageTableEntry.Flags = [.present, .writable, .user, .accessed]
+
+    /// The leaf PTE the kernel installs for `frame` in `region`: A set, D and
+    /// RW when `writable`, COW when shared, NX unless the region is executable.
+    static func leafEntry(_ frame: FrameNumber, in region: Region, writable: Bool, copyOnWrite: Bool) -> PageTableEntry {
+        var flags: PageTableEntry.Flags = [.present, .user, .accessed]
+        if writable { flags.formUnion([.writable, .dirty]) }
+        if copyOnWrite { flags.insert(.copyOnWrite) }
+        if !region.permissions.contains(.execute) { flags.insert(.noExecute) }
+        return PageTableEntry(frame: frame, flags: flags)
+    }
+
+    /// A PTE write by the kernel on `core` (`cost.pte.write`); `address` is
+    /// the first address the entry maps (for the event log).
+    mutating func writeEntry(_ entry: PageTableEntry, at table: FrameNumber, _ index: UInt64, for address: VirtualAddress,
+                             on core: CoreID, machine: inout Machine) {
+        machine[core].charge(.pteWrite)
+        machine.note(.pteWrite(address, entry), on: core)
+        machine.storeEntry(entry, in: table, at: index, from: core)
+    }
+
+    /// The PT covering `address` in `process`, or nil when some level is missing.
+    func leafTable(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> FrameNumber? {
+        var table = processes[process].pml4
+        var level = PagingLevel.pml4
+        while let below = level.below {
+            let entry = memory.readEntry(table, address.index(at: level))
+            guard entry.isPresent else { return nil }
+            table = entry.frame
+            level = below
+        }
+        return table
+    }
+
+    /// Allocates the missing page-table pages down to the PT covering `address`,
+    /// each at `cost.frame.alloc + cost.frame.zero + cost.pte.write` on `core`.
+    /// Nil when out of frames.
+    mutating func ensureLeafTable(_ process: ProcessID, _ address: VirtualAddress, on core: CoreID,
+                                  machine: inout Machine) -> FrameNumber? {
+        var table = processes[process].pml4
+        var level = PagingLevel.pml4
+        while let below = level.below {
+            let index = address.index(at: level)
+            var entry = machine.memory.readEntry(table, index)
+            if !entry.isPresent {
+                guard let frame = allocateZeroedFrame(.pageTable, on: core, machine: &machine) else { return nil }
+                entry = PageTableEntry(frame: frame, flags: Self.tableEntryFlags)
+                writeEntry(entry, at: table, index, for: address, on: core, machine: &machine)
+            }
+            table = entry.frame
+            level = below
+        }
+        return table
+    }
+
+    /// Unhooks every page-table page below the PML4 that overlaps `pages` but
+    /// no longer covers any region, with everything below it (one PTE write
+    /// for each entry that pointed to a freed table, as Linux's
+    /// `free_pgtables`). Returns the frames to free once the TLBs are clean.
+    mutating func freeUncoveredTables(_ process: ProcessID, _ pages: Range<VirtualPageNumber>, on core: CoreID,
+                                      machine: inout Machine) -> [FrameNumber] {
+        var freed: [FrameNumber] = []
+        let regions = processes[process].regions
+        // The level of the uncovered table being freed whole, if any.
+        var freeing: PagingLevel? = nil
+        PageTableVisitor.visit(&machine, root: processes[process].pml4, pages: pages, enter: { _, slot, entry in
+            // Leaves were cleared by the caller; huge leaves are not tables.
+            guard !slot.isLeaf(entry) else { return .skip }
+            if freeing != nil { return .descendAll }
+            let span = slot.pages
+            if regions.overlaps(span.lowerBound.rawValue, span.upperBound.rawValue) { return .descend }
+            freeing = slot.level
+            return .descendAll
+        }, leave: { machine, slot, entry in
+            guard let level = freeing, !slot.isLeaf(entry) else { return }
+            freed.append(entry.frame)
+            writeEntry(.empty, at: slot.table, slot.index, for: slot.address, on: core, machine: &machine)
+            if slot.level == level { freeing = nil }
+        })
+        return freed
+    }
+}

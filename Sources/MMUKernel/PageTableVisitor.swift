@@ -1,0 +1,114 @@
+import MMUHardware
+
+/// Where an entry of a page-table tree sits: its table, its index there, its
+/// level, and the first virtual page it maps.
+public struct PageTableSlot: Sendable {
+    public var table: FrameNumber
+    public var index: UInt64
+    public var level: PagingLevel
+    public var firstPage: VirtualPageNumber
+
+    /// 4 KiB pages one entry at this level spans.
+    public var pagesSpanned: UInt64 { 1 << (level.indexShift - Paging.pageShift) }
+    /// The pages the entry spans.
+    public var pages: Range<VirtualPageNumber> { firstPage..<firstPage.advanced(by: Int64(pagesSpanned)) }
+    public var address: VirtualAddress { firstPage.address }
+
+    /// Whether `entry`, stored here, maps memory (a PTE, or PS at the PD or
+    /// PDPT level) rather than pointing to a table below.
+    public func isLeaf(_ entry: PageTableEntry) -> Bool {
+        level == .pt || (level != .pml4 && entry.has(.pageSize))
+    }
+}
+
+/// Whatever page-table entries can be read from: physical memory itself, or
+/// the machine around it while kernel code changes it.
+public protocol PageTableMemory {
+    func readEntry(_ table: FrameNumber, _ index: UInt64) -> PageTableEntry
+}
+
+extension PhysicalMemory: PageTableMemory {}
+
+extension Machine: PageTableMemory {
+    public func readEntry(_ table: FrameNumber, _ index: UInt64) -> PageTableEntry { memory.readEntry(table, index) }
+}
+
+/// The one walk over a page-table tree that fork, unmap, protect, exit,
+/// freeing page tables and the checkers share: every present entry whose
+/// span overlaps a range of pages, in address order, parents before their
+/// children (`enter`) and after them (`leave`). Each entry is read just
+/// before its `enter`, so the visit sees the tree as the callbacks leave it.
+public enum PageTableVisitor {
+    /// What to do after `enter`.
+    public enum Decision: Sendable {
+        /// Visit the table below (ignored for a leaf).
+        case descend
+        /// Visit the table below whole, whatever the range.
+        case descendAll
+        /// Do not go below this entry.
+        case skip
+        /// End the whole visit now (no more `enter` or `leave`).
+        case stop
+    }
+
+    /// Every page a 48-bit address space has.
+    public static let allPages = VirtualPageNumber(0)..<VirtualPageNumber(1 << 36)
+    /// The user half: PML4 entries 0 ..< 256.
+    public static let userPages = VirtualPageNumber(0)..<VirtualPageNumber(Paging.userAddressLimit >> Paging.pageShift)
+
+    /// Visits the tree rooted at `root` (a PML4) over `pages`; the callbacks
+    /// get `memory` to change as they go.
+    public static func visit<Memory: PageTableMemory>(
+        _ memory: inout Memory, root: FrameNumber, pages: Range<VirtualPageNumber>,
+        enter: (inout Memory, PageTableSlot, PageTableEntry) -> Decision,
+        leave: (inout Memory, PageTableSlot, PageTableEntry) -> Void = { _, _, _ in }
+    ) {
+        _ = visit(&memory, table: root, level: .pml4, base: VirtualPageNumber(0), pages: pages, enter: enter, leave: leave)
+    }
+
+    /// Read-only: calls `body` for every present entry under `root` over `pages`.
+    public static func forEach(in memory: PhysicalMemory, root: FrameNumber, pages: Range<VirtualPageNumber> = allPages,
+                               _ body: (PageTableSlot, PageTableEntry) -> Decision) {
+        var memory = memory
+        visit(&memory, root: root, pages: pages, enter: { _, slot, entry in body(slot, entry) })
+    }
+
+    /// Returns false when the visit was stopped.
+    private static func visit<Memory: PageTableMemory>(
+        _ memory: inout Memory, table: FrameNumber, level: PagingLevel, base: VirtualPageNumber,
+        pages: Range<VirtualPageNumber>,
+        enter: (inout Memory, PageTableSlot, PageTableEntry) -> Decision,
+        leave: (inout Memory, PageTableSlot, PageTableEntry) -> Void
+    ) -> Bool {
+        for index in indices(level: level, base: base, pages: pages) {
+            let slot = PageTableSlot(table: table, index: index, level: level,
+                                     firstPage: base.advanced(by: Int64(index << (level.indexShift - Paging.pageShift))))
+            let entry = memory.readEntry(table, index)
+            guard entry.isPresent else { continue }
+            let decision = enter(&memory, slot, entry)
+            let below: Range<VirtualPageNumber>?
+            switch decision {
+            case .stop: return false
+            case .descend: below = pages
+            case .descendAll: below = allPages
+            case .skip: below = nil
+            }
+            if let below, !slot.isLeaf(entry), let level = level.below,
+               !visit(&memory, table: entry.frame, level: level, base: slot.firstPage, pages: below, enter: enter, leave: leave) {
+                return false
+            }
+            leave(&memory, slot, entry)
+        }
+        return true
+    }
+
+    /// The indices of a table at `level` mapping from `base` whose entries overlap `pages`.
+    static func indices(level: PagingLevel, base: VirtualPageNumber, pages: Range<VirtualPageNumber>) -> Range<UInt64> {
+        let span: UInt64 = 1 << (level.indexShift - Paging.pageShift)
+        let first = pages.lowerBound.rawValue, end = pages.upperBound.rawValue
+        guard end > base.rawValue else { return 0..<0 }
+        let low = first > base.rawValue ? (first - base.rawValue) / span : 0
+        let high = min(Paging.entriesPerTable, (end - base.rawValue + span - 1) / span)
+        return low < high ? low..<high : 0..<0
+    }
+}

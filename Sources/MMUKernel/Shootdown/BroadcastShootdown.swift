@@ -1,0 +1,25 @@
+import MMUHardware
+
+/// `broadcast` (AMD INVLPGB + TLBSYNC; Arm TLBI IS): the initiator pays
+/// `cost.invlpgb` per page (once for a full flush) and one `cost.tlbsync`;
+/// the hardware invalidates every core, the initiator's own included, and
+/// the other cores pay nothing.
+enum BroadcastShootdown: TLBShootdown {
+    static func shootDown(_ request: ShootdownRequest, kernel: inout Kernel, machine: inout Machine) {
+        let initiator = request.initiator
+        let full = kernel.isFullFlush(request.span)
+        var pages: Range<VirtualPageNumber>? = nil
+        if case .pages(let range) = request.span, !full { pages = range }
+        let pageCount = UInt64(pages?.count ?? 1)
+        machine[initiator].charge(.invlpgb, times: pageCount)
+        machine[initiator].charge(.tlbsync)
+        machine.note(.broadcastInvalidation(pages: pageCount), on: initiator)
+        machine.broadcastInvalidation(pages: pages, pcid: request.pcid)
+        if full {
+            for c in 0..<machine.cores.count where kernel.scheduler.current[c] != request.process {
+                kernel.processes[request.process].mayCache[c] = false
+            }
+        }
+        kernel.release(dataFrames: request.dataFrames, tableFrames: request.tableFrames, hold: false)
+    }
+}

@@ -1,0 +1,121 @@
+import MMUHardware
+
+/// One statistic a run reports: its name, unit and meaning, whether it is
+/// kept per core (`coreN.NAME`, and a total over cores) or only for the
+/// machine, and where its value comes from. Reports, `expect` lines, and
+/// the reference in docs/ all come from `Statistic.all`.
+public struct Statistic: Sendable {
+    public enum Scope: String, Sendable {
+        /// Kept per core as `coreN.NAME`; `NAME` is the total over cores.
+        case perCore = "per core and total"
+        /// One value for the whole machine.
+        case total = "total only"
+    }
+
+    enum Source: Sendable {
+        /// A hardware counter of each core.
+        case hardware(KeyPath<CoreStatistics, UInt64> & Sendable)
+        /// A kernel counter of each core.
+        case kernel(KeyPath<KernelStatistics, UInt64> & Sendable)
+        /// A core's clock; the total is the largest clock, not the sum.
+        case clock
+        /// A core's cycles in one category.
+        case category(CycleCategory)
+        /// A count of the frame allocator's.
+        case frames(KeyPath<FrameAllocator, Int> & Sendable)
+    }
+
+    public let name: String
+    public let unit: String
+    public let meaning: String
+    public let scope: Scope
+    let source: Source
+
+    init(_ name: String, _ unit: String, _ source: Source, _ meaning: String) {
+        self.name = name
+        self.unit = unit
+        self.source = source
+        self.meaning = meaning
+        if case .frames = source { scope = .total } else { scope = .perCore }
+    }
+
+    /// Every statistic, in the order reports list them.
+    public static let all: [Statistic] = [
+        Statistic("accesses", "accesses", .hardware(\.accesses), "Accesses that completed (a SIGSEGV'd or killed one does not count); a trace record counts once whatever pages it touches."),
+        Statistic("tlb.l1d.hits", "lookups", .hardware(\.l1dHits), "L1 data TLB lookups that hit (loads and stores)."),
+        Statistic("tlb.l1d.misses", "lookups", .hardware(\.l1dMisses), "L1 data TLB lookups that missed, or found an entry that did not permit the access (dropped)."),
+        Statistic("tlb.l1i.hits", "lookups", .hardware(\.l1iHits), "L1 instruction TLB lookups that hit (fetches)."),
+        Statistic("tlb.l1i.misses", "lookups", .hardware(\.l1iMisses), "L1 instruction TLB lookups that missed or dropped their entry."),
+        Statistic("tlb.l2.hits", "lookups", .hardware(\.l2Hits), "L2 TLB (STLB) lookups that hit, after an L1 miss."),
+        Statistic("tlb.l2.misses", "lookups", .hardware(\.l2Misses), "L2 TLB lookups that missed or dropped their entry (each is followed by a walk)."),
+        Statistic("walks", "walks", .hardware(\.walks), "Page walks, including those that ended in a #PF."),
+        Statistic("walk.refs", "entries", .hardware(\.walkRefs), "Paging-structure entries the walker read from memory (levels skipped by a paging-structure-cache hit are not read)."),
+        Statistic("psc.hits", "walks", .hardware(\.pscHits), "Walks that started below the root thanks to a paging-structure-cache hit."),
+        Statistic("faults.pf", "faults", .hardware(\.pageFaults), "#PF exceptions delivered to the kernel."),
+        Statistic("faults.demand_zero", "faults", .kernel(\.demandZeroFaults), "Faults that gave a page a fresh zeroed frame (a first write, or a write to the zero page's mapping)."),
+        Statistic("faults.zero_page", "faults", .kernel(\.zeroPageFaults), "First-touch reads or fetches that mapped the shared zero frame read-only."),
+        Statistic("faults.cow_copy", "faults", .kernel(\.cowCopyFaults), "Copy-on-write faults that copied the page into a new frame."),
+        Statistic("faults.cow_reuse", "faults", .kernel(\.cowReuseFaults), "Copy-on-write faults where the writer held the frame's last mapping and kept it, with no copy."),
+        Statistic("faults.segv", "faults", .kernel(\.segmentationFaults), "Accesses answered with SIGSEGV (no region, the region forbids it, or a non-canonical address)."),
+        Statistic("faults.oom", "processes", .kernel(\.outOfMemoryKills), "Processes killed because no frame was left."),
+        Statistic("frames.free", "frames", .frames(\.freeFrames), "Frames in the free pool at this point."),
+        Statistic("frames.data", "frames", .frames(\.dataFrames), "Frames mapped by processes (the zero frame excluded)."),
+        Statistic("frames.pagetable", "frames", .frames(\.pageTableFrames), "Frames holding page tables."),
+        Statistic("frames.pending", "frames", .frames(\.pendingFrames), "Frames unmapped or freed but held until a deferred invalidation completes. Always frames = free + data + pagetable + pending + 1 (the zero frame)."),
+        Statistic("pages.zeroed", "pages", .kernel(\.pagesZeroed), "Frames zeroed, page-table pages included (the total also counts each process's PML4, set-up work no core pays for)."),
+        Statistic("pages.copied", "pages", .kernel(\.pagesCopied), "4 KiB copies (COW breaks, and every page of a `fork copy`)."),
+        Statistic("shootdowns", "operations", .kernel(\.shootdowns), "Kernel operations that needed other cores to invalidate (counted on the initiator)."),
+        Statistic("ipis", "interrupts", .kernel(\.ipis), "Shootdown IPIs sent (counted on the sender)."),
+        Statistic("invlpg", "instructions", .hardware(\.invlpgs), "INVLPG instructions executed on any core (INVLPGB not included)."),
+        Statistic("tlb.flushes", "flushes", .hardware(\.tlbFlushes), "Full flushes: CR3 writes with PCIDs off, fork's, over-ceiling ones, targets', and a broadcast full flush once on every core."),
+        Statistic("switches", "switches", .kernel(\.switches), "`switch` directives, to idle and to the process already running included."),
+        Statistic("cycles", "cycles", .clock, "A core's clock; the total is the largest clock, the run's length."),
+    ] + CycleCategory.allCases.map { category in
+        Statistic("cycles.\(category)", "cycles", .category(category), "Cycles charged under category `\(category)` (summed over cores for the total).")
+    }
+
+    /// The index of each statistic in `all`, by name.
+    static let indexByName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.name, $0) })
+
+    /// The statistic called `name`.
+    public static func named(_ name: String) -> Statistic? { indexByName[name].map { all[$0] } }
+
+    /// The statistics kept per core, in report order.
+    public static var perCore: [Statistic] { all.filter { $0.scope == .perCore } }
+    /// The machine-wide ones.
+    public static var totalOnly: [Statistic] { all.filter { $0.scope == .total } }
+
+    /// This statistic's value on `core`, or its total when `core` is nil
+    /// (nil for a total-only statistic asked per core).
+    public func value(in system: System, core: CoreID? = nil) -> UInt64? {
+        let machine = system.machine, kernel = system.kernel
+        func perCore(_ read: (Int) -> UInt64) -> UInt64 {
+            if let core { return read(core.rawValue) }
+            var total: UInt64 = 0
+            for c in machine.cores.indices { total &+= read(c) }
+            return total
+        }
+        switch source {
+        case .hardware(let field): return perCore { machine.cores[$0].statistics[keyPath: field] }
+        case .kernel(let field):
+            let setup = core == nil && field == \KernelStatistics.pagesZeroed ? kernel.setupPagesZeroed : 0
+            return perCore { kernel.statistics[$0][keyPath: field] } &+ setup
+        case .clock:
+            if let core { return machine[core].clock }
+            return machine.cores.map(\.clock).max() ?? 0
+        case .category(let category): return perCore { machine.cores[$0].account[category] }
+        case .frames(let field): return core == nil ? UInt64(kernel.frames[keyPath: field]) : nil
+        }
+    }
+
+    /// The statistic and core a name such as `tlb.l2.hits` or `core3.walks`
+    /// stands for in a run of `cores` cores; nil when it names none.
+    public static func resolve(_ name: String, cores: Int) -> (statistic: Statistic, core: CoreID?)? {
+        if let statistic = named(name) { return (statistic, nil) }
+        guard name.hasPrefix("core"), let dot = name.firstIndex(of: ".") else { return nil }
+        let digits = name[name.index(name.startIndex, offsetBy: 4)..<dot]
+        guard let core = Int(digits), core >= 0, core < cores, String(core) == digits,
+              let statistic = named(String(name[name.index(after: dot)...])), statistic.scope == .perCore else { return nil }
+        return (statistic, CoreID(core))
+    }
+}
