@@ -130,6 +130,22 @@ public struct Core: Sendable {
         translate(address, kind, memory: &memory, logging: log.isEnabled)
     }
 
+    /// `translate` for the access path. With `retiring`, a translation that
+    /// succeeds also retires the access (`cost.access`, `accesses`) in the
+    /// same call: the machine asks for it when nothing can happen between
+    /// this translation and the retirement that a charge's place would change
+    /// (the last page, no event log, no checker), saving a second call into the core.
+    @inline(__always)
+    mutating func translate(_ address: VirtualAddress, _ kind: AccessKind, memory: inout PhysicalMemory,
+                            logging: Bool, retiring: Bool) -> TranslationOutcome {
+        let outcome = translate(address, kind, memory: &memory, logging: logging)
+        if retiring, case .translated = outcome {
+            charge(.access, logging: false)
+            statistics.accesses &+= 1
+        }
+        return outcome
+    }
+
     /// The L1 hit path: a slot from the TLB and the physical address read
     /// from its entry; a miss goes on out of line.
     @inline(__always)
@@ -138,7 +154,7 @@ public struct Core: Sendable {
         guard let cr3 else { return .pageFault(.user) }
         charge(.tlbL1, logging: logging)
         let level: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
-        let probe = kind == .fetch ? l1i.probe(address, pcid: cr3.pcid, for: kind) : l1d.probe(address, pcid: cr3.pcid, for: kind)
+        let probe = kind == .fetch ? l1i.search(address, pcid: cr3.pcid, for: kind) : l1d.search(address, pcid: cr3.pcid, for: kind)
         switch probe {
         case .hit(let slot):
             if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }

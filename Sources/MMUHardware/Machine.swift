@@ -153,19 +153,22 @@ public struct Machine: Sendable {
         var first = PhysicalAddress(rawValue: 0), second = first
         var page = address
         var pages = 0
+        // Without a log or a checker, the last page's translation retires the access too.
+        let retireWithTranslation = !logging && !os.observesTranslations
         while true {
             let physical: PhysicalAddress
-            switch translate(page, kind, on: core, os: &os, logging: logging) {
+            let isLast = page.pageNumber == last.pageNumber
+            switch translate(page, kind, on: core, os: &os, logging: logging, retiring: retireWithTranslation && isLast) {
             case .translated(let pa): physical = pa
             case .abandoned(let outcome): return outcome
             }
             if pages == 0 { first = physical } else if pages == 1 { second = physical }
             pages &+= 1
-            guard page.pageNumber < last.pageNumber else { break }
+            guard !isLast else { break }
             page = VirtualAddress((page.pageNumber &+ 1) << Paging.pageShift)
         }
         let value = operation.movesData ? moveData(operation, first, second, crossesPage: pages > 1) : 0
-        cores[c].retire(kind, address, first, value, logging: logging)
+        if !retireWithTranslation { cores[c].retire(kind, address, first, value, logging: logging) }
         return .completed(value)
     }
 
@@ -181,10 +184,10 @@ public struct Machine: Sendable {
     /// operation, and so does one fault too many (skipped, as a SIGSEGV'd one).
     @inline(__always)
     mutating func translate<OS: ExceptionHandler>(_ address: VirtualAddress, _ kind: AccessKind, on core: CoreID,
-                                                  os: inout OS, logging: Bool) -> PageTranslation {
+                                                  os: inout OS, logging: Bool, retiring: Bool) -> PageTranslation {
         var faults = 0
         while true {
-            switch cores[core.rawValue].translate(address, kind, memory: &memory, logging: logging) {
+            switch cores[core.rawValue].translate(address, kind, memory: &memory, logging: logging, retiring: retiring) {
             case .translated(let physical):
                 if os.observesTranslations { os.observe(address, kind, translatedTo: physical, on: core, machine: self) }
                 return .translated(physical)
@@ -206,14 +209,18 @@ public struct Machine: Sendable {
     @inline(__always)
     mutating func moveData(_ operation: MemoryOperation, _ first: PhysicalAddress, _ second: PhysicalAddress,
                            crossesPage: Bool) -> UInt64 {
-        let kind = operation.kind
-        guard crossesPage else {
-            switch kind {
-            case .write: memory.write64(first, operation.value); return operation.value
-            case .read: return memory.read64(first)
-            case .fetch: return UInt64(memory.readByte(first))
-            }
+        guard !crossesPage else { return moveData(operation, acrossPages: first, second) }
+        switch operation.kind {
+        case .write: memory.write64(first, operation.value); return operation.value
+        case .read: return memory.read64(first)
+        case .fetch: return UInt64(memory.readByte(first))
         }
+    }
+
+    /// `moveData` for bytes that cross into the next page, one byte at a time.
+    @inline(never)
+    mutating func moveData(_ operation: MemoryOperation, acrossPages first: PhysicalAddress, _ second: PhysicalAddress) -> UInt64 {
+        let kind = operation.kind
         let firstPageBytes = Paging.pageSize - operation.address.pageOffset
         var result: UInt64 = 0
         for i in 0..<operation.size {

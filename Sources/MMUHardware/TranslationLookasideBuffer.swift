@@ -87,11 +87,18 @@ public struct TranslationLookasideBuffer: Sendable {
         find(address, .size2M, pcid) ?? find(address, .size1G, pcid)
     }
 
-    /// The access path's lookup of `address` for an access of `kind` under
-    /// `pcid`: a hit becomes the most recently used; a matching entry that
-    /// does not permit the access is dropped. On a clean miss of a 4 KiB
-    /// lookup (no large entries) the same pass finds the slot a 4 KiB fill of
-    /// the page takes.
+    /// The L1's lookup of `address` for an access of `kind` under `pcid`: a
+    /// plain tag search (the hit path); a hit becomes the most recently used,
+    /// a matching entry that does not permit the access is dropped.
+    @inline(__always)
+    @usableFromInline mutating func search(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Probe {
+        guard let slot = findAnySize(address, pcid) else { return .miss(fillAt: nil) }
+        return use(slot, for: kind)
+    }
+
+    /// `search` that, on a clean miss of a 4 KiB lookup (no large entries),
+    /// also finds in the same pass the slot a 4 KiB fill of the page takes
+    /// (the L2's lookup, whose misses are followed by a walk and a fill).
     @inline(__always)
     @usableFromInline mutating func probe(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind) -> Probe {
         let found: Slot
@@ -106,12 +113,17 @@ public struct TranslationLookasideBuffer: Sendable {
             guard let slot = findAnySize(address, pcid) else { return .miss(fillAt: nil) }
             found = slot
         }
-        guard array[found].rights.permits(kind) else {
-            remove(found)
+        return use(found, for: kind)
+    }
+
+    /// A matching entry: a hit if it permits the access, else dropped.
+    @inline(__always) private mutating func use(_ slot: Slot, for kind: AccessKind) -> Probe {
+        guard array[slot].rights.permits(kind) else {
+            remove(slot)
             return .dropped
         }
-        array.touch(found)
-        return .hit(found)
+        array.touch(slot)
+        return .hit(slot)
     }
 
     /// The physical address the entry in `slot` gives `address`.

@@ -22,6 +22,8 @@ public struct Kernel: Sendable {
     public internal(set) var setupPagesZeroed: UInt64 = 0
     /// The coherence checker (`--check-coherence`), when on.
     var checker: CoherenceChecker?
+    /// Whether the checker is on, as a plain flag the access path reads.
+    public internal(set) var observesTranslations = false
     #if MMUSIM_FAULT_INJECTION
     /// Deliberate bugs, for tests that show the checkers catch them.
     var defects: KernelDefects = []
@@ -120,8 +122,6 @@ extension Kernel: ExceptionHandler {
         machine.note(.segmentationFault(address, errorCode: 0), on: core)
         machine[core].charge(.faultExit)
     }
-
-    public var observesTranslations: Bool { checker != nil }
 
     public mutating func observe(_ address: VirtualAddress, _ kind: AccessKind, translatedTo physical: PhysicalAddress,
                                  on core: CoreID, machine: Machine) {

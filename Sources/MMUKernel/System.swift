@@ -116,7 +116,10 @@ public struct System: Sendable {
     /// Whether the coherence checker runs (off: one branch per translation).
     public var checksCoherence: Bool {
         get { kernel.checker != nil }
-        set { kernel.checker = newValue ? (kernel.checker ?? CoherenceChecker()) : nil }
+        set {
+            kernel.checker = newValue ? (kernel.checker ?? CoherenceChecker()) : nil
+            kernel.observesTranslations = newValue
+        }
     }
 
     /// Hands over the coherence violations found so far.
