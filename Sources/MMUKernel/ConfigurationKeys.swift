@@ -11,7 +11,7 @@ extension Configuration {
                  meaning: "Cores in the machine, each with its own TLBs, caches and clock.",
                  source: "mmusim choice"),
         .integer("frames", \.frames, in: Limits.frames, unit: "frames",
-                 meaning: "4 KiB physical frames of emulated memory; the default is 1 GiB.",
+                 meaning: "Physical 4 KiB frames of emulated memory; the default is 1 GiB.",
                  source: "mmusim choice"),
         .flag("pcid", \.pcid,
               meaning: "Tag TLB entries with a process context ID so a switch between address spaces keeps them.",
