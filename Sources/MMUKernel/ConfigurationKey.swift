@@ -68,7 +68,7 @@ extension ConfigurationKey {
         ConfigurationKey(name, .integer(range), unit: unit, meaning: meaning, source: source,
                          read: { String($0[keyPath: field]) },
                          write: { configuration, text throws(ConfigurationError) in
-                             configuration[keyPath: field] = try integer(text, in: range, name)
+                             configuration[keyPath: field] = try parseInteger(text, in: range, name)
                          })
     }
 
@@ -83,7 +83,7 @@ extension ConfigurationKey {
                                     modelWhile?(configuration) == true ? "model" : String(configuration[keyPath: field])
                                 },
                                 write: { configuration, text throws(ConfigurationError) in
-                                    configuration[keyPath: field] = UInt64(try integer(text, in: range, name))
+                                    configuration[keyPath: field] = UInt64(try parseInteger(text, in: range, name))
                                 })
     }
 
@@ -126,7 +126,7 @@ extension ConfigurationKey {
     }
 
     /// `text` as a number in `range`, or the message naming `key` and the range.
-    private static func integer(_ text: String, in range: ClosedRange<Int>, _ key: String) throws(ConfigurationError) -> Int {
+    private static func parseInteger(_ text: String, in range: ClosedRange<Int>, _ key: String) throws(ConfigurationError) -> Int {
         guard let number = Configuration.parseNumber(Substring(text)) else {
             throw ConfigurationError("'\(text)' is not a number (\(key) takes \(range.lowerBound) to \(range.upperBound))", part: .value)
         }
