@@ -1,6 +1,6 @@
 import MMUHardware
 
-/// How `fork` treats the parent's private pages (SPEC section 2).
+/// How `fork` treats the parent's private pages.
 public enum ForkMode: String, Sendable, CaseIterable {
     /// Share every page copy-on-write (Linux).
     case cow
@@ -8,7 +8,7 @@ public enum ForkMode: String, Sendable, CaseIterable {
     case copy
 }
 
-/// How the kernel makes other cores stop using a translation (SPEC section 3).
+/// How the kernel makes other cores stop using a translation.
 public enum ShootdownStrategy: String, Sendable, CaseIterable {
     /// IPIs to each target, Linux's x86 `flush_tlb_mm_range`.
     case ipi
@@ -30,8 +30,9 @@ public struct ConfigurationError: Error, Hashable, Sendable {
     }
 }
 
-/// Every setting of a run: machine size, TLB geometry, kernel policy and costs
-/// (SPEC section 5).
+/// Every setting of a run: machine size, TLB geometry, kernel policy and costs.
+/// Each key that reads or writes a field is declared once, in
+/// `Configuration.declarations` (ConfigurationKeys.swift).
 public struct Configuration: Hashable, Sendable {
     public var cores = 1
     public var frames = 262_144
@@ -51,7 +52,7 @@ public struct Configuration: Hashable, Sendable {
     /// exhausting host memory.
     public enum Limits {
         public static let cores = 1...1024
-        /// 64 Ki to 64 Mi frames: 256 MiB to 256 GiB of emulated memory.
+        /// 16 frames (64 KiB) to 64 Mi frames (256 GiB) of emulated memory.
         public static let frames = 16...(1 << 26)
         public static let tlbEntries = 0...65_536
         public static let pscEntries = 0...4096
@@ -61,43 +62,15 @@ public struct Configuration: Hashable, Sendable {
         public static let cost: ClosedRange<UInt64> = 0...1_000_000_000
     }
 
-    /// Every key `set` accepts, in the order SPEC section 5 lists them.
-    public static var keys: [String] {
-        ["cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling",
-         "tlb.l1d.entries", "tlb.l1d.ways", "tlb.l1i.entries", "tlb.l1i.ways",
-         "tlb.l2.entries", "tlb.l2.ways", "psc.pml4e", "psc.pdpte", "psc.pde",
-         "ptcache.l1d.lines", "ptcache.l2.lines", "ptcache.llc.lines"]
-            + CostKey.allCases.map(\.name)
-    }
+    /// Every key `set` accepts, in declaration order.
+    public static var keys: [String] { declarations.map(\.name) }
 
     /// Applies `key = value`, the value as a trace or command line writes it.
     public mutating func set(_ key: String, _ value: String) throws(ConfigurationError) {
-        switch key {
-        case "cores": cores = try Self.integer(value, in: Limits.cores, key)
-        case "frames": frames = try Self.integer(value, in: Limits.frames, key)
-        case "pcid": pcid = try Self.flag(value, key)
-        case "zero_page": zeroPage = try Self.flag(value, key)
-        case "fork": fork = try Self.choice(value, key)
-        case "shootdown": shootdown = try Self.choice(value, key)
-        case "flush_ceiling": flushCeiling = UInt64(try Self.integer(value, in: 0...Int(Limits.flushCeiling.upperBound), key))
-        case "tlb.l1d.entries": geometry.l1dEntries = try Self.integer(value, in: 1...Limits.tlbEntries.upperBound, key)
-        case "tlb.l1d.ways": geometry.l1dWays = try Self.integer(value, in: 1...Limits.tlbEntries.upperBound, key)
-        case "tlb.l1i.entries": geometry.l1iEntries = try Self.integer(value, in: 1...Limits.tlbEntries.upperBound, key)
-        case "tlb.l1i.ways": geometry.l1iWays = try Self.integer(value, in: 1...Limits.tlbEntries.upperBound, key)
-        case "tlb.l2.entries": geometry.l2Entries = try Self.integer(value, in: Limits.tlbEntries, key)
-        case "tlb.l2.ways": geometry.l2Ways = try Self.integer(value, in: 1...Limits.tlbEntries.upperBound, key)
-        case "psc.pml4e": geometry.pml4eCacheEntries = try Self.integer(value, in: Limits.pscEntries, key)
-        case "psc.pdpte": geometry.pdpteCacheEntries = try Self.integer(value, in: Limits.pscEntries, key)
-        case "psc.pde": geometry.pdeCacheEntries = try Self.integer(value, in: Limits.pscEntries, key)
-        case "ptcache.l1d.lines": geometry.pageTableLinesL1D = try Self.integer(value, in: Limits.pageTableLines, key)
-        case "ptcache.l2.lines": geometry.pageTableLinesL2 = try Self.integer(value, in: Limits.pageTableLines, key)
-        case "ptcache.llc.lines": geometry.pageTableLinesLLC = try Self.integer(value, in: Limits.pageTableLines, key)
-        default:
-            guard let cost = CostKey(name: key) else {
-                throw ConfigurationError("unknown configuration key '\(key)'", part: .key)
-            }
-            costs[cost] = UInt64(try Self.integer(value, in: 0...Int(Limits.cost.upperBound), key))
+        guard let declaration = ConfigurationKey.named(key) else {
+            throw ConfigurationError("unknown configuration key '\(key)'", part: .key)
         }
+        try declaration.set(value, in: &self)
     }
 
     /// Checks the settings that depend on each other (TLB ways must divide entries).
@@ -110,31 +83,10 @@ public struct Configuration: Hashable, Sendable {
         }
     }
 
-    /// The value of `key` as `set` would take it (for reports and `mmusim config`).
+    /// The value of `key` as `set` would take it (for reports and `mmusim config`);
+    /// `model` for `cost.walk.ref` until it is set.
     public func value(of key: String) -> String? {
-        switch key {
-        case "cores": return String(cores)
-        case "frames": return String(frames)
-        case "pcid": return pcid ? "on" : "off"
-        case "zero_page": return zeroPage ? "on" : "off"
-        case "fork": return fork.rawValue
-        case "shootdown": return shootdown.rawValue
-        case "flush_ceiling": return String(flushCeiling)
-        case "tlb.l1d.entries": return String(geometry.l1dEntries)
-        case "tlb.l1d.ways": return String(geometry.l1dWays)
-        case "tlb.l1i.entries": return String(geometry.l1iEntries)
-        case "tlb.l1i.ways": return String(geometry.l1iWays)
-        case "tlb.l2.entries": return String(geometry.l2Entries)
-        case "tlb.l2.ways": return String(geometry.l2Ways)
-        case "psc.pml4e": return String(geometry.pml4eCacheEntries)
-        case "psc.pdpte": return String(geometry.pdpteCacheEntries)
-        case "psc.pde": return String(geometry.pdeCacheEntries)
-        case "ptcache.l1d.lines": return String(geometry.pageTableLinesL1D)
-        case "ptcache.l2.lines": return String(geometry.pageTableLinesL2)
-        case "ptcache.llc.lines": return String(geometry.pageTableLinesLLC)
-        case "cost.walk.ref" where !costs.flatWalkReference: return "model"
-        default: return CostKey(name: key).map { String(costs[$0]) }
-        }
+        ConfigurationKey.named(key)?.value(in: self)
     }
 
     /// Parses a decimal or `0x` hexadecimal unsigned number.
@@ -146,31 +98,5 @@ public struct Configuration: Hashable, Sendable {
         }
         guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return UInt64(text, radix: 10)
-    }
-
-    static func integer(_ text: String, in range: ClosedRange<Int>, _ key: String) throws(ConfigurationError) -> Int {
-        guard let number = parseNumber(Substring(text)) else {
-            throw ConfigurationError("'\(text)' is not a number (\(key) takes \(range.lowerBound) to \(range.upperBound))", part: .value)
-        }
-        guard number >= UInt64(range.lowerBound), number <= UInt64(range.upperBound) else {
-            throw ConfigurationError("\(key) \(number) is out of range (\(range.lowerBound) to \(range.upperBound))", part: .value)
-        }
-        return Int(number)
-    }
-
-    static func flag(_ text: String, _ key: String) throws(ConfigurationError) -> Bool {
-        switch text {
-        case "on": return true
-        case "off": return false
-        default: throw ConfigurationError("\(key) takes on or off, not '\(text)'", part: .value)
-        }
-    }
-
-    static func choice<T: RawRepresentable & CaseIterable>(_ text: String, _ key: String) throws(ConfigurationError) -> T where T.RawValue == String {
-        guard let value = T(rawValue: text) else {
-            let names = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigurationError("\(key) takes one of \(names), not '\(text)'", part: .value)
-        }
-        return value
     }
 }
