@@ -77,13 +77,24 @@ public enum ModelProbe {
     static func firstTouch(_ configuration: Configuration, _ kind: AccessKind) -> Double {
         var s = system(configuration)
         let core = CoreID(0)
-        let process = s.createProcess()
-        s.contextSwitch(core: core, to: process)
-        s.map(core: core, page(0), pages: 1024, [.read, .write])
+        _ = start(&s, pages: 1024)
         _ = s.access(core: core, kind, page(0))
+        return firstPassExtra(&s, kind)
+    }
+
+    /// A process on core 0 with `pages` pages mapped read-write from page 0.
+    static func start(_ system: inout System, pages: UInt64) -> ProcessID {
+        let process = system.createProcess()
+        system.contextSwitch(core: CoreID(0), to: process)
+        system.map(core: CoreID(0), page(0), pages: pages, [.read, .write])
+        return process
+    }
+
+    /// A pass over pages 1...passPages minus a second pass over them, per page.
+    static func firstPassExtra(_ system: inout System, _ kind: AccessKind) -> Double {
         let pages = 1..<(1 + passPages)
-        let first = pass(&s, kind, pages)
-        let second = pass(&s, kind, pages)
+        let first = pass(&system, kind, pages)
+        let second = pass(&system, kind, pages)
         return Double(first - second) / Double(passPages)
     }
 
@@ -92,9 +103,7 @@ public enum ModelProbe {
     static func copyOnWrite(_ configuration: Configuration, childExits: Bool) -> Double {
         var s = system(configuration)
         let core = CoreID(0)
-        let parent = s.createProcess()
-        s.contextSwitch(core: core, to: parent)
-        s.map(core: core, page(0), pages: 1024, [.read, .write])
+        let parent = start(&s, pages: 1024)
         _ = pass(&s, .write, 0..<(1 + passPages))
         guard let child = s.fork(core: core) else { return 0 }
         s.contextSwitch(core: core, to: child)
@@ -103,19 +112,14 @@ public enum ModelProbe {
             s.contextSwitch(core: core, to: parent)
         }
         _ = s.access(core: core, .write, page(0))
-        let pages = 1..<(1 + passPages)
-        let first = pass(&s, .write, pages)
-        let second = pass(&s, .write, pages)
-        return Double(first - second) / Double(passPages)
+        return firstPassExtra(&s, .write)
     }
 
     /// Fork of a process with `pages` populated pages.
     static func forkCycles(_ configuration: Configuration, pages: Int) -> UInt64 {
         var s = system(configuration)
         let core = CoreID(0)
-        let process = s.createProcess()
-        s.contextSwitch(core: core, to: process)
-        s.map(core: core, page(0), pages: UInt64(pages), [.read, .write])
+        _ = start(&s, pages: UInt64(pages))
         _ = pass(&s, .write, 0..<pages)
         let start = clock(s, core: 0)
         _ = s.fork(core: core)
