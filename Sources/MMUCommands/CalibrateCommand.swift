@@ -23,7 +23,10 @@ enum CalibrateCommand: Command {
 
     static func run(_ arguments: ParsedArguments, console: Console) -> Int32 {
         if let refused = refuseArguments(arguments, console) { return refused }
-        let preset = arguments.value(cpu) ?? CPUPreset.named("skylake") ?? CPUPreset.all[0]
+        guard let preset = arguments.value(cpu) ?? CPUPreset.named("skylake") ?? CPUPreset.all.first else {
+            console.err("mmusim calibrate: no CPU preset to predict with\n")
+            return 2
+        }
         let result: Calibration.Result
         do throws(ConfigurationError) {
             result = try Calibration.measure(preset, plan: HostProbe.Plan(quick: arguments.contains(quick)))

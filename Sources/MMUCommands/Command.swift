@@ -80,10 +80,10 @@ enum HelpText {
         let indent = String(repeating: " ", count: lead.count + 1)
         var lines: [String] = [lead]
         for word in words {
-            if lines[lines.count - 1].count + 1 + word.count > width && lines[lines.count - 1] != indent {
+            if lines[lines.count - 1].count + 1 + word.count > width {
                 lines.append(indent + word)
             } else {
-                lines[lines.count - 1] += (lines[lines.count - 1].hasSuffix(" ") ? "" : " ") + word
+                lines[lines.count - 1] += " " + word
             }
         }
         return lines.joined(separator: "\n")

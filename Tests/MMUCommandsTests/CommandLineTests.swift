@@ -24,6 +24,16 @@ struct CommandLineTests {
         }
     }
 
+    @Test("every usage line wraps within 100 columns, continuation lines aligned after the command", arguments: names)
+    func usageWraps(_ name: String) throws {
+        let declaration = try #require(Tool.commands.first { $0.name == name })
+        let lines = declaration.usageLine.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.count <= 100 }, "\(lines)")
+        let indent = String(repeating: " ", count: "usage: mmusim \(name) ".count)
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix(indent) && !$0.dropFirst(indent.count).hasPrefix(" ") })
+        #expect(lines.joined().filter { $0 == "[" }.count >= declaration.options.count)
+    }
+
     @Test("help COMMAND prints what COMMAND --help prints", arguments: names)
     func helpCommand(_ name: String) {
         let viaHelp = mmusim(["help", name])
