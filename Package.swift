@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "MMUKernel", dependencies: ["MMUHardware"], swiftSettings: speed + faultInjection),
         // Traces in, statistics and events out.
         .target(name: "MMUTrace", dependencies: ["MMUHardware", "MMUKernel"], swiftSettings: speed),
+        // Measuring the host's fault paths and fitting the model to them (`mmusim calibrate`).
+        .target(name: "MMUCalibration", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         // Argument parsing and the commands, as a library.
-        .target(name: "MMUCommands", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        .target(name: "MMUCommands", dependencies: ["MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),
         // The benchmarks, as a library; `mmusim-bench` is main.swift over it.
         .target(name: "MMUBench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
@@ -52,7 +54,8 @@ let package = Package(
         .testTarget(name: "MMUKernelTests", dependencies: ["MMUKernel", "MMUHardware", "TestSupport"],
                     swiftSettings: faultInjection),
         .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport", "MMUFuzzing"]),
-        .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUTrace", "MMUKernel"]),
+        .testTarget(name: "MMUCalibrationTests", dependencies: ["MMUCalibration", "MMUKernel", "MMUHardware", "MMUTrace"]),
+        .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUCalibration", "MMUTrace", "MMUKernel"]),
     ],
     swiftLanguageModes: [.v6]
 )

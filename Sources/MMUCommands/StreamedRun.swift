@@ -10,24 +10,15 @@ import MMUTrace
 /// `mmusim run` on a streamed trace (Lackey, ChampSim): read record by record
 /// in constant memory; a bad record stops the run after the statistics so far.
 enum StreamedRun {
-    static func run(_ source: ByteSource, format: TraceFormat, options: Tool.Options, console: Console) -> Int32 {
-        let name = options.paths.first == "-" ? "<stdin>" : (options.paths.first ?? "")
-        guard let configuration = Tool.configured(options, console) else { return 2 }
-        var timelineFile: AtomicFile? = nil
-        if let path = options.timeline {
-            switch AtomicFile.create(path) {
-            case .success(let file): timelineFile = file
-            case .failure(let error):
-                console.err("mmusim: \(error.file): \(error.message)\n")
-                return 2
-            }
-        }
-        var runner = StreamRunner(configuration: configuration, logEvents: options.events || timelineFile != nil,
-                                  checkCoherence: options.checkCoherence)
-        var progress = Progress(total: source.totalBytes, enabled: !options.quiet && isatty(2) == 1, console: console)
+    static func run(_ source: ByteSource, format: TraceFormat, request: RunRequest, console: Console) -> Int32 {
+        let name = request.path == "-" ? "<stdin>" : request.path
+        guard let configuration = request.settings.configured(console) else { return 2 }
+        guard case .success(var timelineFile) = request.openTimeline(console) else { return 2 }
+        let logging = request.events || timelineFile != nil
+        var runner = StreamRunner(configuration: configuration, logEvents: logging, checkCoherence: request.checkCoherence)
+        var progress = Progress(total: source.totalBytes, enabled: !request.quiet && isatty(2) == 1, console: console)
         var timeline = Timeline(cores: configuration.cores)
         timelineFile?.write(Timeline.header)
-        let logging = options.events || timelineFile != nil
         var failure: TraceError? = nil
         var skippedLines: UInt64 = 0
 
@@ -36,12 +27,12 @@ enum StreamedRun {
                 try runner.run(&reader, progress: { records, bytes in progress.update(records: records, bytes: bytes) },
                                stop: { Interrupt.requested },
                                events: logging ? { record, events in
-                                   if options.events {
+                                   if request.events {
                                        console.out("# record \(record)\n" + events.map { EventFormatter.line($0) + "\n" }.joined())
                                    }
                                    if timelineFile != nil { timelineFile?.write(timeline.add(events)) }
                                } : nil,
-                               eventRange: options.timelineRange)
+                               eventRange: request.timelineRange)
             } catch {
                 failure = error
             }
@@ -59,10 +50,7 @@ enum StreamedRun {
         }
         progress.finish()
         timelineFile?.write(Timeline.footer)
-        if var file = timelineFile, !file.commit() {
-            console.err("mmusim: \(file.path): cannot write the timeline\n")
-            return 2
-        }
+        guard request.commitTimeline(&timelineFile, console) else { return 2 }
         for (record, violation) in runner.coherenceViolations {
             console.err("\(name): record \(record): coherence: \(violation)\n")
         }
@@ -70,10 +58,10 @@ enum StreamedRun {
             console.err("\(name): warning: \(runner.skippedRecords) records skipped after the process was killed (out of memory)\n")
         }
         let extra: [(String, UInt64)] = [("trace.records", runner.records), ("trace.skipped_lines", skippedLines)]
-        let written = Tool.report(json: StatisticsReport.json(runner.system, trace: name, format: format.rawValue,
-                                                              histogram: runner.histogram, extra: extra),
-                                  text: StatisticsReport.text(runner.system) + extra.map { "\($0.0)  \($0.1)\n" }.joined(),
-                                  options, console)
+        let written = request.report(json: StatisticsReport.json(runner.system, trace: name, format: format.rawValue,
+                                                                 histogram: runner.histogram, extra: extra),
+                                     text: StatisticsReport.text(runner.system) + extra.map { "\($0.0)  \($0.1)\n" }.joined(),
+                                     console)
         guard written else { return 2 }
         if let failure {
             console.err("\(failure)\n")

@@ -1,0 +1,50 @@
+import MMUTrace
+
+/// `mmusim check FILE_OR_DIR...`: runs traces and checks their inline assertions.
+enum CheckCommand: Command {
+    static let declaration = CommandDeclaration(
+        name: "check", abstract: "Runs traces and checks their expect and =VALUE assertions.",
+        discussion: """
+        Prints each failed assertion as file:line: message with the expected and actual values, a
+        line per file, and ends with 'N passed, N failed' (assertions). Exit 1 when an assertion
+        failed, 2 when a trace could not be run.
+        """,
+        arguments: [ArgumentDeclaration("FILE_OR_DIR", help: "a trace, or a directory: every .mmt below it", repeats: true)],
+        options: ConfigurationOptions.declarations + [ConfigurationOptions.checkCoherence.declaration])
+
+    static func run(_ arguments: ParsedArguments, console: Console) -> Int32 {
+        guard !arguments.positionals.isEmpty else { return refuse("name at least one trace or directory", console) }
+        guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
+        let checkCoherence = arguments.contains(ConfigurationOptions.checkCoherence)
+        var files: [String] = []
+        for path in arguments.positionals {
+            if Files.isDirectory(path) {
+                let found = Files.traces(in: path)
+                if found.isEmpty { console.err("mmusim: \(path): no .mmt traces in this directory\n") }
+                files += found
+            } else {
+                files.append(path)
+            }
+        }
+        var passed = 0, failed = 0, broken = 0
+        for file in files {
+            guard let trace = settings.load(file, console) else {
+                broken += 1
+                console.out("ERROR \(file)\n")
+                continue
+            }
+            var runner = TraceRunner(trace: trace, checkCoherence: checkCoherence)
+            runner.run()
+            for warning in runner.warnings { console.err("\(file):\(warning.line): warning: \(warning.message)\n") }
+            for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }
+            passed += runner.passed
+            failed += runner.failures.count
+            let total = runner.passed + runner.failures.count
+            console.out(runner.failures.isEmpty ? "ok    \(file) (\(total) assertions)\n"
+                        : "FAIL  \(file) (\(runner.failures.count) of \(total) assertions failed)\n")
+        }
+        if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
+        console.out("\(passed) passed, \(failed) failed\n")
+        return broken > 0 ? 2 : failed > 0 ? 1 : 0
+    }
+}
