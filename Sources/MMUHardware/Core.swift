@@ -23,19 +23,19 @@ public enum TranslationOutcome: Sendable {
 /// the cycles its own code costs (`charge`). Everything else is read-only.
 public struct Core: Sendable {
     public let id: CoreID
-    public private(set) var l1d: TranslationLookasideBuffer
-    public private(set) var l1i: TranslationLookasideBuffer
-    public private(set) var l2: TranslationLookasideBuffer
-    public private(set) var pml4eCache: PagingStructureCache
-    public private(set) var pdpteCache: PagingStructureCache
-    public private(set) var pdeCache: PagingStructureCache
+    public internal(set) var l1d: TranslationLookasideBuffer
+    public internal(set) var l1i: TranslationLookasideBuffer
+    public internal(set) var l2: TranslationLookasideBuffer
+    public internal(set) var pml4eCache: PagingStructureCache
+    public internal(set) var pdpteCache: PagingStructureCache
+    public internal(set) var pdeCache: PagingStructureCache
     /// The loaded address space; nil while the core runs no user process.
-    public private(set) var cr3: ControlRegister3?
-    public private(set) var account = CycleAccount()
-    public private(set) var statistics = CoreStatistics()
-    public private(set) var log: EventLog
+    public internal(set) var cr3: ControlRegister3?
+    public internal(set) var account = CycleAccount()
+    public internal(set) var statistics = CoreStatistics()
+    public internal(set) var log: EventLog
     /// Where page-table reads hit (used unless `cost.walk.ref` is set).
-    public private(set) var pageTableLines: PageTableLineCache
+    public internal(set) var pageTableLines: PageTableLineCache
     public let costs: CostModel
     /// CR4.PCIDE: when off, every CR3 write flushes the non-global entries.
     public let pcidEnabled: Bool

@@ -91,8 +91,8 @@ public protocol ExceptionHandler {
 
 /// The hardware of the emulated machine: physical memory and its cores.
 public struct Machine: Sendable {
-    public private(set) var memory: PhysicalMemory
-    public private(set) var cores: [Core]
+    public internal(set) var memory: PhysicalMemory
+    public internal(set) var cores: [Core]
 
     /// Translations of one page in a row that may fault before the access is
     /// abandoned: a sound handler resolves a page in one or two faults, and

@@ -90,7 +90,7 @@ struct CoherenceCheckerTests {
     func soundForkFlush() throws {
         var system = threads()
         let child = writeThroughStaleEntryAfterFork(&system)
-        #expect(system.machine.cores[1].statistics.cowCopyFaults == 1)
+        #expect(system.kernel.statistics[1].cowCopyFaults == 1)
         #expect(system.drainCoherenceViolations().isEmpty)
         system.contextSwitch(core: core1, to: try #require(child))
         #expect(system.access(core: core1, .read, VirtualAddress(base)) == .completed(0xAAAA))

@@ -31,7 +31,7 @@ struct ForkTests {
         #expect(system.frames.dataFrames == dataBefore)
         #expect(system.frames.pageTableFrames == 8)
         #expect(system.machine.cores[0].statistics.tlbFlushes == 1)
-        let table = system.leafTable(parent, VirtualAddress(base))!
+        let table = system.kernel.leafTable(parent, VirtualAddress(base), in: system.machine.memory)!
         for page in 0..<UInt64(3) {
             let entry = system.machine.memory.readEntry(table, page)
             #expect(entry.has(.copyOnWrite) && !entry.has(.writable))
@@ -57,8 +57,8 @@ struct ForkTests {
             + 2 * c(.pteWrite) + c(.invlpg) + c(.faultExit)
         #expect(system.clock() - before == walk + handler + walk + c(.access))
         let stats = system.machine.cores[0].statistics
-        #expect(stats.cowCopyFaults == 1)
-        #expect(stats.pagesCopied == 1)
+        #expect(system.kernel.statistics[0].cowCopyFaults == 1)
+        #expect(system.kernel.statistics[0].pagesCopied == 1)
         #expect(system.frames.dataFrames == 4)
         // The child sees its write and the other pages' shared data.
         #expect(system.access(core: core0, .read, VirtualAddress(base + 0x1000)) == .completed(0xC0FFEE))
@@ -83,8 +83,8 @@ struct ForkTests {
         let handler = c(.faultEntry) + c(.kernelFault) + c(.pteWrite) + c(.faultExit)
         #expect(system.clock() - before == walk + handler + walk + c(.access))
         let stats = system.machine.cores[0].statistics
-        #expect(stats.cowReuseFaults == 1)
-        #expect(stats.cowCopyFaults == 0)
+        #expect(system.kernel.statistics[0].cowReuseFaults == 1)
+        #expect(system.kernel.statistics[0].cowCopyFaults == 0)
         #expect(system.frames.dataFrames == 1)
         #expect(system.invariantViolations().isEmpty)
     }
@@ -101,11 +101,11 @@ struct ForkTests {
         let pages = 2 * (c(.forkPTE) + c(.frameAlloc) + c(.frameCopy))
         #expect(system.clock() - before == c(.syscall) + tables + pages + c(.tlbFlush))
         #expect(system.frames.dataFrames == 4)
-        #expect(system.machine.cores[0].statistics.pagesCopied == 2)
+        #expect(system.kernel.statistics[0].pagesCopied == 2)
         system.contextSwitch(core: core0, to: child)
         #expect(system.access(core: core0, .write, VirtualAddress(base), store: 5) == .completed(5))
         let stats = system.machine.cores[0].statistics
-        #expect(stats.cowCopyFaults == 0 && stats.cowReuseFaults == 0)
+        #expect(system.kernel.statistics[0].cowCopyFaults == 0 && system.kernel.statistics[0].cowReuseFaults == 0)
         #expect(system.invariantViolations().isEmpty)
     }
 
@@ -120,7 +120,7 @@ struct ForkTests {
         system.contextSwitch(core: core0, to: child)
         system.protect(core: core0, VirtualAddress(base), pages: 1, [.read, .write])
         #expect(system.access(core: core0, .write, VirtualAddress(base), store: 7) == .completed(7))
-        #expect(system.machine.cores[0].statistics.cowCopyFaults == 1)
+        #expect(system.kernel.statistics[0].cowCopyFaults == 1)
         system.contextSwitch(core: core0, to: parent)
         #expect(system.access(core: core0, .read, VirtualAddress(base)) == .completed(42))
         #expect(system.invariantViolations().isEmpty)

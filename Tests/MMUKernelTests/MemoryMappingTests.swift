@@ -36,7 +36,7 @@ struct MemoryMappingTests {
     func zeroFillOnDemand() throws {
         var (system, first) = System.running(Pinned.configuration(), regions: [(base, 1, [.read, .write])])
         _ = system.access(core: core0, .write, VirtualAddress(base), store: 0x5EC12E7)
-        let table = try #require(system.leafTable(first, VirtualAddress(base)))
+        let table = try #require(system.kernel.leafTable(first, VirtualAddress(base), in: system.machine.memory))
         let secret = system.machine.memory.readEntry(table, 0).frame
         system.exit(core: core0)
         // Freed last-in first-out: PML4, PDPT, PD, PT, then the data frame come back in that order.
@@ -44,7 +44,7 @@ struct MemoryMappingTests {
         system.contextSwitch(core: core0, to: other)
         system.map(core: core0, VirtualAddress(0x1000_0000), pages: 1, [.read, .write])
         #expect(system.access(core: core0, .write, VirtualAddress(0x1000_0008), store: 1) == .completed(1))
-        let mine = system.machine.memory.readEntry(try #require(system.leafTable(other, VirtualAddress(0x1000_0000))), 0).frame
+        let mine = system.machine.memory.readEntry(try #require(system.kernel.leafTable(other, VirtualAddress(0x1000_0000), in: system.machine.memory)), 0).frame
         #expect(mine == secret)
         #expect(system.access(core: core0, .read, VirtualAddress(0x1000_0000)) == .completed(0))
     }
