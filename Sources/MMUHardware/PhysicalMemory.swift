@@ -90,20 +90,6 @@ public struct PhysicalMemory: Sendable {
         writeWord(address.frame, index, word)
     }
 
-    /// Calls `body` with each present (P=1) entry of the page table in `frame`,
-    /// in index order. A never-written table has none and costs nothing.
-    public func forEachPresentEntry(in frame: FrameNumber, _ body: (_ index: UInt64, _ entry: PageTableEntry) -> Void) {
-        guard frame.rawValue < UInt64(frameCount) else { return }
-        let slot = slotOfFrame[frame.index]
-        guard slot != 0 else { return }
-        let base = (Int(slot) - 1) * 512
-        words.withUnsafeBufferPointer { buffer in
-            for i in 0..<512 where buffer[base + i] & 1 != 0 {
-                body(UInt64(i), PageTableEntry(rawValue: buffer[base + i]))
-            }
-        }
-    }
-
     /// Zeroes a frame: its backing store goes back to the pool of slots.
     public mutating func zero(_ frame: FrameNumber) {
         guard frame.rawValue < UInt64(frameCount) else { return }

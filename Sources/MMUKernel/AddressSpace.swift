@@ -34,18 +34,17 @@ public struct RegionPermissions: OptionSet, Hashable, Sendable, CustomStringConv
 
 /// A mapped range of whole pages (Linux's `vm_area_struct`, private anonymous).
 public struct Region: Hashable, Sendable {
-    /// First 4 KiB page number.
-    public var firstPage: UInt64
-    public var pageCount: UInt64
+    public var pages: Range<VirtualPageNumber>
     public var permissions: RegionPermissions
-    public init(firstPage: UInt64, pageCount: UInt64, permissions: RegionPermissions) {
-        self.firstPage = firstPage
-        self.pageCount = pageCount
+    public init(pages: Range<VirtualPageNumber>, permissions: RegionPermissions) {
+        self.pages = pages
         self.permissions = permissions
     }
-    public var endPage: UInt64 { firstPage + pageCount }
-    public func contains(page: UInt64) -> Bool { page >= firstPage && page < endPage }
-    public func overlaps(_ first: UInt64, _ end: UInt64) -> Bool { firstPage < end && first < endPage }
+    public var firstPage: VirtualPageNumber { pages.lowerBound }
+    public var endPage: VirtualPageNumber { pages.upperBound }
+    public var pageCount: UInt64 { UInt64(pages.count) }
+    public func contains(_ page: VirtualPageNumber) -> Bool { pages.contains(page) }
+    public func overlaps(_ other: Range<VirtualPageNumber>) -> Bool { pages.overlaps(other) }
 }
 
 /// The regions of an address space, sorted and disjoint (Linux's VMA tree).
@@ -53,23 +52,23 @@ public struct RegionList: Hashable, Sendable {
     public private(set) var regions: [Region] = []
     public init() {}
 
-    public func region(containing page: UInt64) -> Region? {
+    public func region(containing page: VirtualPageNumber) -> Region? {
         var low = 0, high = regions.count
         while low < high {
             let mid = (low + high) / 2
             if regions[mid].endPage <= page { low = mid + 1 } else { high = mid }
         }
-        return low < regions.count && regions[low].contains(page: page) ? regions[low] : nil
+        return low < regions.count && regions[low].contains(page) ? regions[low] : nil
     }
 
-    public func overlaps(_ first: UInt64, _ end: UInt64) -> Bool {
-        regions.contains { $0.overlaps(first, end) }
+    public func overlaps(_ pages: Range<VirtualPageNumber>) -> Bool {
+        regions.contains { $0.overlaps(pages) }
     }
 
-    /// Whether every page of [first, end) lies in some region.
-    public func covers(_ first: UInt64, _ end: UInt64) -> Bool {
-        var page = first
-        while page < end {
+    /// Whether every page of `pages` lies in some region.
+    public func covers(_ pages: Range<VirtualPageNumber>) -> Bool {
+        var page = pages.lowerBound
+        while page < pages.upperBound {
             guard let region = region(containing: page) else { return false }
             page = region.endPage
         }
@@ -81,28 +80,27 @@ public struct RegionList: Hashable, Sendable {
         regions.insert(region, at: index)
     }
 
-    /// Removes [first, end) from every region, splitting where needed.
-    public mutating func remove(_ first: UInt64, _ end: UInt64) {
+    /// Removes `pages` from every region, splitting where needed.
+    public mutating func remove(_ pages: Range<VirtualPageNumber>) {
         var result: [Region] = []
         for region in regions {
-            guard region.overlaps(first, end) else { result.append(region); continue }
-            if region.firstPage < first {
-                result.append(Region(firstPage: region.firstPage, pageCount: first - region.firstPage, permissions: region.permissions))
+            guard region.overlaps(pages) else { result.append(region); continue }
+            if region.firstPage < pages.lowerBound {
+                result.append(Region(pages: region.firstPage..<pages.lowerBound, permissions: region.permissions))
             }
-            if region.endPage > end {
-                result.append(Region(firstPage: end, pageCount: region.endPage - end, permissions: region.permissions))
+            if region.endPage > pages.upperBound {
+                result.append(Region(pages: pages.upperBound..<region.endPage, permissions: region.permissions))
             }
         }
         regions = result
     }
 
-    /// Gives [first, end) new permissions (the range must be covered).
-    public mutating func setPermissions(_ first: UInt64, _ end: UInt64, _ permissions: RegionPermissions) {
-        let pieces = regions.filter { $0.overlaps(first, end) }
-        remove(first, end)
+    /// Gives `pages` new permissions (the range must be covered).
+    public mutating func setPermissions(_ pages: Range<VirtualPageNumber>, _ permissions: RegionPermissions) {
+        let pieces = regions.filter { $0.overlaps(pages) }
+        remove(pages)
         for piece in pieces {
-            let start = max(piece.firstPage, first), stop = min(piece.endPage, end)
-            insert(Region(firstPage: start, pageCount: stop - start, permissions: permissions))
+            insert(Region(pages: piece.pages.clamped(to: pages), permissions: permissions))
         }
     }
 }

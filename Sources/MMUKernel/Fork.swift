@@ -12,13 +12,11 @@ extension Kernel {
         beginSystemCall(.fork, on: core, machine: &machine)
         defer { machine[core].end(.syscall) }
         guard let parent = scheduler[core] else { return nil }
-        let child = processes.add(pml4: .zeroPage, regions: processes[parent].regions)
         guard let pml4 = allocateZeroedFrame(.pageTable, on: core, machine: &machine) else {
-            processes.end(child)
             statistics[core.rawValue].outOfMemoryKills &+= 1
-            return child
+            return processes.addDead()
         }
-        processes[child].pml4 = pml4
+        let child = processes.add(pml4: pml4, regions: processes[parent].regions)
         let eager = configuration.fork == .copy
         var outOfFrames = false
         // The child's table at each level below the one being copied.
@@ -59,8 +57,8 @@ extension Kernel {
             machine[core].charge(.frameCopy)
             statistics[core.rawValue].pagesCopied &+= 1
             machine.copy(frame, to: copy)
-            let region = processes[parent].regions.region(containing: slot.firstPage.rawValue)
-                ?? Region(firstPage: slot.firstPage.rawValue, pageCount: 1, permissions: [.read])
+            let region = processes[parent].regions.region(containing: slot.firstPage)
+                ?? Region(pages: slot.firstPage..<slot.firstPage.advanced(by: 1), permissions: [.read])
             return Self.leafEntry(copy, in: region, writable: region.permissions.contains(.write), copyOnWrite: false)
         }
         // Share it: write-protect and mark COW in the parent (covered by

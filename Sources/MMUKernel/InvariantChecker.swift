@@ -31,7 +31,7 @@ extension System {
                 }
                 mappings[entry.frame.index] += 1
                 if entry.has(.writable) { writable.append((entry.frame, p.rawValue, page)) }
-                if let region = space.regions.region(containing: page) {
+                if let region = space.regions.region(containing: slot.firstPage) {
                     if entry.has(.writable) && !region.permissions.contains(.write) {
                         problems.append("process#\(p.rawValue): page \(hex(page << 12)) writable in a \(region.permissions) region")
                     }

@@ -17,9 +17,9 @@ extension Kernel {
         beginSystemCall(.map, address, pages: pages, on: core, machine: &machine)
         defer { machine[core].end(.syscall) }
         guard let process = scheduler[core] else { return false }
-        let first = address.pageNumber
-        guard !processes[process].regions.overlaps(first, first + pages) else { return false }
-        processes[process].regions.insert(Region(firstPage: first, pageCount: pages, permissions: permissions))
+        let range = address.page..<address.page.advanced(by: Int64(pages))
+        guard !processes[process].regions.overlaps(range) else { return false }
+        processes[process].regions.insert(Region(pages: range, permissions: permissions))
         return true
     }
 
@@ -42,7 +42,7 @@ extension Kernel {
         for slot in cleared {
             writeEntry(.empty, at: slot.table, slot.index, for: slot.address, on: core, machine: &machine)
         }
-        processes[process].regions.remove(pages.lowerBound.rawValue, pages.upperBound.rawValue)
+        processes[process].regions.remove(pages)
         let tableFrames = freeUncoveredTables(process, pages, on: core, machine: &machine)
         let span: InvalidationSpan = cleared.isEmpty ? .pages(pages.lowerBound..<pages.lowerBound)
             : .pages(cleared[0].firstPage..<cleared[cleared.count - 1].firstPage.advanced(by: 1))
@@ -58,7 +58,7 @@ extension Kernel {
         defer { machine[core].end(.syscall) }
         guard let process = scheduler[core] else { return }
         let pages = address.page..<address.page.advanced(by: Int64(count))
-        processes[process].regions.setPermissions(pages.lowerBound.rawValue, pages.upperBound.rawValue, permissions)
+        processes[process].regions.setPermissions(pages, permissions)
         var rewrites: [(PageTableSlot, PageTableEntry)] = []
         var narrowed: Range<VirtualPageNumber>? = nil
         PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, old in

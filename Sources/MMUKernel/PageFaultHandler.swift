@@ -25,7 +25,7 @@ enum PageFaultHandler {
 
         // 1. The region, and whether it allows the access.
         guard !fault.errorCode.contains(.reservedBit),
-              let region = kernel.processes[process].regions.region(containing: cr2.pageNumber),
+              let region = kernel.processes[process].regions.region(containing: cr2.page),
               region.permissions.permits(kind)
         else {
             kernel.statistics[core.rawValue].segmentationFaults &+= 1

@@ -74,8 +74,7 @@ extension Kernel {
             // Leaves were cleared by the caller; huge leaves are not tables.
             guard !slot.isLeaf(entry) else { return .skip }
             if freeing != nil { return .descendAll }
-            let span = slot.pages
-            if regions.overlaps(span.lowerBound.rawValue, span.upperBound.rawValue) { return .descend }
+            if regions.overlaps(slot.pages) { return .descend }
             freeing = slot.level
             return .descendAll
         }, leave: { machine, slot, entry in

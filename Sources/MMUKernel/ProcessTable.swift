@@ -42,7 +42,8 @@ public struct ProcessTable: Sendable {
         return ProcessID(rawValue: spaces.count - 1)
     }
 
-    /// A process that never ran: created when no frame was left for its PML4.
+    /// A process that never ran: created when no frame was left for its PML4
+    /// (its root is never read).
     mutating func addDead() -> ProcessID {
         var dead = AddressSpace(pml4: .zeroPage, pcid: allocatePCID(), cores: cores)
         dead.isAlive = false

@@ -31,7 +31,7 @@ struct Validator {
             guard let pid = running[core] else { throw fail(1, "core \(core) is idle: it runs no process") }
             return pid
         }
-        func pageRange(_ address: VirtualAddress, _ pages: UInt64) throws(TraceError) -> (UInt64, UInt64) {
+        func pageRange(_ address: VirtualAddress, _ pages: UInt64) throws(TraceError) -> Range<VirtualPageNumber> {
             guard address.isPageAligned else { throw fail(2, "VA \(address) is not page aligned") }
             guard address.rawValue < Paging.userAddressLimit else {
                 throw fail(2, "VA \(address) is not a user address (below 0x800000000000)")
@@ -42,7 +42,7 @@ struct Validator {
             guard pages <= limit - first else {
                 throw fail(3, "\(pages) pages from \(address) run past the user address space (0x800000000000)")
             }
-            return (first, first + pages)
+            return VirtualPageNumber(first)..<VirtualPageNumber(first + pages)
         }
         switch line.directive {
         case .set:
@@ -57,24 +57,23 @@ struct Validator {
             running[core] = pid
         case .map(let core, let address, let pages, _):
             let pid = try runningProcess(core)
-            let (first, end) = try pageRange(address, pages)
-            guard regions[pid]?.overlaps(first, end) != true else {
+            let range = try pageRange(address, pages)
+            guard regions[pid]?.overlaps(range) != true else {
                 throw fail(2, "region \(address) + \(pages) pages overlaps a region of process \(pid)")
             }
             if case .map(_, _, _, let permissions) = line.directive {
-                regions[pid]?.insert(Region(firstPage: first, pageCount: pages, permissions: permissions))
+                regions[pid]?.insert(Region(pages: range, permissions: permissions))
             }
         case .unmap(let core, let address, let pages):
             let pid = try runningProcess(core)
-            let (first, end) = try pageRange(address, pages)
-            regions[pid]?.remove(first, end)
+            regions[pid]?.remove(try pageRange(address, pages))
         case .protect(let core, let address, let pages, let permissions):
             let pid = try runningProcess(core)
-            let (first, end) = try pageRange(address, pages)
-            guard regions[pid]?.covers(first, end) == true else {
+            let range = try pageRange(address, pages)
+            guard regions[pid]?.covers(range) == true else {
                 throw fail(2, "\(address) + \(pages) pages is not all mapped in process \(pid)")
             }
-            regions[pid]?.setPermissions(first, end, permissions)
+            regions[pid]?.setPermissions(range, permissions)
         case .fork(let core, let child):
             let pid = try runningProcess(core)
             guard regions[child] == nil else { throw fail(2, "process \(child) already exists") }

@@ -46,7 +46,7 @@ struct RandomizedInvariantTests {
         let initial: [(UInt64, RegionPermissions)] = [(slots[0], [.read, .write]), (slots[1], [.read]), (slots[3], [.read, .write])]
         for (slot, permissions) in initial {
             system.map(core: CoreID(0), VirtualAddress(slot), pages: 6, permissions)
-            shadows[first]!.regions.insert(Region(firstPage: slot >> 12, pageCount: 6, permissions: permissions))
+            shadows[first]!.regions.insert(Region(pages: VirtualPageNumber(slot >> 12)..<VirtualPageNumber((slot >> 12) + 6), permissions: permissions))
         }
 
         for step in 0..<1000 {
@@ -65,15 +65,15 @@ struct RandomizedInvariantTests {
             case 0..<8:
                 let pages = UInt64.random(in: 1...6, using: &random)
                 let first = VirtualAddress(slot).pageNumber
-                if shadows[p]!.regions.overlaps(first, first + pages) { continue }
+                if shadows[p]!.regions.overlaps(VirtualPageNumber(first)..<VirtualPageNumber(first + pages)) { continue }
                 let permissions: RegionPermissions = Bool.random(using: &random) ? [.read, .write] : [.read]
                 system.map(core: core, VirtualAddress(slot), pages: pages, permissions)
-                shadows[p]!.regions.insert(Region(firstPage: first, pageCount: pages, permissions: permissions))
+                shadows[p]!.regions.insert(Region(pages: VirtualPageNumber(first)..<VirtualPageNumber(first + pages), permissions: permissions))
             case 8..<45:
                 let value = random.next()
                 let result = system.access(core: core, .write, VirtualAddress(address), store: value)
                 guard result != .killed else { shadows[p] = nil; continue }
-                let allowed = shadows[p]!.regions.region(containing: address >> 12)?.permissions.contains(.write) == true
+                let allowed = shadows[p]!.regions.region(containing: VirtualPageNumber(address >> 12))?.permissions.contains(.write) == true
                 if allowed {
                     #expect(result == .completed(value), "step \(step): write \(hex(address))")
                     shadows[p]!.words[address] = value
@@ -83,7 +83,7 @@ struct RandomizedInvariantTests {
             case 45..<80:
                 let result = system.access(core: core, .read, VirtualAddress(address))
                 guard result != .killed else { shadows[p] = nil; continue }
-                if shadows[p]!.regions.region(containing: address >> 12) != nil {
+                if shadows[p]!.regions.region(containing: VirtualPageNumber(address >> 12)) != nil {
                     #expect(result == .completed(shadows[p]!.words[address] ?? 0), "step \(step): read \(hex(address))")
                 } else if setup.strategy != .deferred {
                     #expect(result == .segmentationFault, "step \(step): read \(hex(address)) outside every region")
@@ -94,14 +94,14 @@ struct RandomizedInvariantTests {
                 if system.isAlive(child) { shadows[child] = shadows[p] }
             case 86..<90:
                 let first = VirtualAddress(slot).pageNumber, pages = UInt64.random(in: 1...3, using: &random)
-                guard shadows[p]!.regions.covers(first, first + pages) else { continue }
+                guard shadows[p]!.regions.covers(VirtualPageNumber(first)..<VirtualPageNumber(first + pages)) else { continue }
                 let permissions: RegionPermissions = Bool.random(using: &random) ? [.read, .write] : [.read]
                 system.protect(core: core, VirtualAddress(slot), pages: pages, permissions)
-                shadows[p]!.regions.setPermissions(first, first + pages, permissions)
+                shadows[p]!.regions.setPermissions(VirtualPageNumber(first)..<VirtualPageNumber(first + pages), permissions)
             case 90..<95:
                 let first = VirtualAddress(slot).pageNumber + page, pages = UInt64.random(in: 1...4, using: &random)
                 system.unmap(core: core, VirtualAddress(first << 12), pages: pages)
-                shadows[p]!.regions.remove(first, first + pages)
+                shadows[p]!.regions.remove(VirtualPageNumber(first)..<VirtualPageNumber(first + pages))
                 shadows[p]!.words = shadows[p]!.words.filter { $0.key >> 12 < first || $0.key >> 12 >= first + pages }
             case 95..<97:
                 system.exit(core: core)

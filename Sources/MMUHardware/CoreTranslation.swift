@@ -1,0 +1,195 @@
+/// How a core translates: L1 TLB, L2 TLB, paging-structure caches, the
+/// walk, and the fills a successful walk makes.
+extension Core {
+    /// Translates `address` for a user-mode access of `kind`: L1 TLB, L2 TLB,
+    /// then a walk. A walk that faults invalidates the address's entries (SDM
+    /// 4.10.4.2) and fills nothing.
+    public mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
+                                   memory: inout PhysicalMemory) -> TranslationOutcome {
+        translate(address, kind, memory: &memory, logging: log.isEnabled)
+    }
+
+    /// `translate` for the access path. With `retiring`, a translation that
+    /// succeeds also retires the access (`cost.access`, `accesses`) in the
+    /// same call: the machine asks for it when nothing can happen between
+    /// this translation and the retirement that a charge's place would change
+    /// (the last page, no event log, no checker), saving a second call into the core.
+    @inline(__always)
+    mutating func translate(_ address: VirtualAddress, _ kind: AccessKind, memory: inout PhysicalMemory,
+                            logging: Bool, retiring: Bool) -> TranslationOutcome {
+        let outcome = translate(address, kind, memory: &memory, logging: logging)
+        if retiring, case .translated = outcome {
+            charge(.access, logging: false)
+            statistics.accesses &+= 1
+        }
+        return outcome
+    }
+
+    /// The L1 hit path: a slot from the TLB and the physical address read
+    /// from its entry; a miss goes on out of line.
+    @inline(__always)
+    mutating func translate(_ address: VirtualAddress, _ kind: AccessKind,
+                            memory: inout PhysicalMemory, logging: Bool) -> TranslationOutcome {
+        guard let cr3 else { return .pageFault(.user) }
+        charge(.tlbL1, logging: logging)
+        let level: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
+        let probe = kind == .fetch ? l1i.search(address, pcid: cr3.pcid, for: kind) : l1d.search(address, pcid: cr3.pcid, for: kind)
+        switch probe {
+        case .hit(let slot):
+            if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
+            if logging { log.record(id, clock, .tlbHit(level, address)) }
+            return .translated(kind == .fetch ? l1i.physicalAddress(at: slot, of: address)
+                                              : l1d.physicalAddress(at: slot, of: address))
+        case .miss(let fillAt):
+            return translateAfterL1Miss(address, kind, cr3, l1Slot: fillAt, dropped: false, memory: &memory)
+        case .dropped:
+            return translateAfterL1Miss(address, kind, cr3, l1Slot: nil, dropped: true, memory: &memory)
+        }
+    }
+
+    /// The rest of a translation once the L1 TLB missed (or dropped its
+    /// entry): the L2 TLB, then a walk. `l1Slot` is where the L1 fill goes
+    /// (nil: search), valid since nothing touches the L1 before that fill.
+    @inline(never)
+    mutating func translateAfterL1Miss(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
+                                       l1Slot: TranslationLookasideBuffer.Slot?, dropped: Bool,
+                                       memory: inout PhysicalMemory) -> TranslationOutcome {
+        let pcid = cr3.pcid
+        let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
+        if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
+        note(dropped ? .tlbDropped(level1, address) : .tlbMiss(level1, address))
+        var l2Slot: TranslationLookasideBuffer.Slot? = nil
+        if l2.isEnabled {
+            charge(.tlbL2)
+            switch l2.probe(address, pcid: pcid, for: kind) {
+            case .hit(let slot):
+                statistics.l2Hits &+= 1
+                note(.tlbHit(.l2, address))
+                let translation = l2.translation(at: slot)
+                fillL1(address, kind, translation, pcid, at: l1Slot)
+                return .translated(translation.physicalAddress(of: address))
+            case .miss(let fillAt):
+                statistics.l2Misses &+= 1
+                note(.tlbMiss(.l2, address))
+                l2Slot = fillAt
+            case .dropped:
+                statistics.l2Misses &+= 1
+                note(.tlbDropped(.l2, address))
+            }
+        }
+        return walk(address, kind, cr3, l1Slot: l1Slot, l2Slot: l2Slot, memory: &memory)
+    }
+
+    @inline(__always) mutating func fillL1(_ address: VirtualAddress, _ kind: AccessKind, _ translation: Translation,
+                                           _ pcid: PCID, at slot: TranslationLookasideBuffer.Slot?) {
+        if kind == .fetch {
+            l1i.insert(address, translation, pcid: pcid, at: slot)
+        } else {
+            l1d.insert(address, translation, pcid: pcid, at: slot)
+        }
+    }
+
+    /// The paging-structure caches' answer for a walk: where it starts, and
+    /// the slot each cache that missed fills.
+    struct WalkStart {
+        var start: PageWalker.Start
+        var pml4eSlot: PagingStructureCache.Slot? = nil
+        var pdpteSlot: PagingStructureCache.Slot? = nil
+        var pdeSlot: PagingStructureCache.Slot? = nil
+    }
+
+    /// The longest paging-structure-cache match for `address`: PDE, then
+    /// PDPTE, then PML4E cache.
+    mutating func walkStart(_ address: VirtualAddress, _ cr3: ControlRegister3) -> WalkStart {
+        var result = WalkStart(start: .root(cr3.pml4))
+        guard pagingStructureCachesEnabled else { return result }
+        charge(.walkPSC)
+        switch pdeCache.probe(address, pcid: cr3.pcid) {
+        case .hit(let table, let rights):
+            result.start = .init(level: .pt, table: table, rights: rights)
+        case .miss(let pde):
+            result.pdeSlot = pde
+            switch pdpteCache.probe(address, pcid: cr3.pcid) {
+            case .hit(let table, let rights):
+                result.start = .init(level: .pd, table: table, rights: rights)
+            case .miss(let pdpte):
+                result.pdpteSlot = pdpte
+                switch pml4eCache.probe(address, pcid: cr3.pcid) {
+                case .hit(let table, let rights):
+                    result.start = .init(level: .pdpt, table: table, rights: rights)
+                case .miss(let pml4e):
+                    result.pml4eSlot = pml4e
+                }
+            }
+        }
+        if result.start.level != .pml4 {
+            statistics.pscHits &+= 1
+            note(.pscHit(result.start.level, address))
+        }
+        return result
+    }
+
+    /// A page walk after both TLBs missed. Nothing touches the TLBs or the
+    /// paging-structure caches between their probes and the fills here, so
+    /// each fill goes straight to the slot its probe chose.
+    mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
+                       l1Slot: TranslationLookasideBuffer.Slot? = nil, l2Slot: TranslationLookasideBuffer.Slot? = nil,
+                       memory: inout PhysicalMemory) -> TranslationOutcome {
+        let logging = log.isEnabled
+        if logging { begin(.walk) }
+        defer { if logging { end(.walk) } }
+        statistics.walks &+= 1
+        let cached = walkStart(address, cr3)
+        let walk = PageWalker.walk(address, kind, from: cached.start, memory: &memory)
+        statistics.walkRefs &+= UInt64(walk.references)
+        // Charge each reference: flat, or where its line hits.
+        let flat = costs.flatWalkReference
+        for i in 0..<walk.references {
+            let step = walk[i]
+            if flat {
+                charge(.walkRef)
+            } else {
+                charge(pageTableLines.read(PageTableLineCache.line(step.table, step.index)).cost)
+            }
+            if logging { note(.walkReference(step)) }
+        }
+        switch walk.outcome {
+        case .fault(let code):
+            note(.pageFault(code, cr2: address))
+            invalidateForPageFault(address, pcid: cr3.pcid)
+            return .pageFault(code)
+        case .translation(let translation):
+            if walk.accessedDirtyBitsSet > 0 { charge(.walkAD, times: UInt64(walk.accessedDirtyBitsSet)) }
+            note(.walkDone(address, translation, accessedDirtyBitsSet: walk.accessedDirtyBitsSet))
+            if pagingStructureCachesEnabled && walk.references > 1 {
+                // Every upper-level entry read fills its cache, whose probe missed.
+                var rights = cached.start.rights
+                for i in 0..<(walk.references - 1) {
+                    let step = walk[i]
+                    rights.formIntersection(AccessRights.granted(by: step.entry))
+                    let table = step.entry.frame
+                    switch step.level {
+                    case .pml4: pml4eCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pml4eSlot)
+                    case .pdpt: pdpteCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdpteSlot)
+                    case .pd: pdeCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdeSlot)
+                    case .pt: break
+                    }
+                }
+            }
+            l2.insert(address, translation, pcid: cr3.pcid, at: l2Slot)
+            fillL1(address, kind, translation, cr3.pcid, at: l1Slot)
+            return .translated(translation.physicalAddress(of: address))
+        }
+    }
+
+    /// What a #PF drops on the faulting core: the address's TLB entries and the
+    /// paging-structure-cache entries it would use, for the current PCID.
+    mutating func invalidateForPageFault(_ address: VirtualAddress, pcid: PCID) {
+        l1d.invalidate(address, pcid: pcid)
+        l1i.invalidate(address, pcid: pcid)
+        l2.invalidate(address, pcid: pcid)
+        pml4eCache.invalidate(address, pcid: pcid)
+        pdpteCache.invalidate(address, pcid: pcid)
+        pdeCache.invalidate(address, pcid: pcid)
+    }
+}
