@@ -165,16 +165,11 @@ extension ConfigurationKey {
     /// range, unit, default, meaning, source. docs/reference/configuration.md
     /// holds a copy, which a test keeps equal to this.
     public static func referenceTable(_ keys: [ConfigurationKey] = Configuration.declarations) -> String {
-        var lines = ["| key | type and range | unit | default | meaning | source |",
-                     "| --- | --- | --- | ---: | --- | --- |"]
-        for key in keys {
-            let cells = ["`\(key.name)`", key.type.description, key.unit, "`\(key.defaultValue)`", key.meaning, key.source]
-            lines.append("| " + cells.map(markdownCell).joined(separator: " | ") + " |")
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    private static func markdownCell(_ text: String) -> String {
-        text.replacing("|", with: "\\|")
+        MarkdownTable.render(
+            [("key", .left), ("type and range", .left), ("unit", .left), ("default", .right), ("meaning", .left),
+             ("source", .left)],
+            rows: keys.map { key in
+                ["`\(key.name)`", key.type.description, key.unit, "`\(key.defaultValue)`", key.meaning, key.source]
+            })
     }
 }

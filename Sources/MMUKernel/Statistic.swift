@@ -119,3 +119,16 @@ public struct Statistic: Sendable {
         return (statistic, CoreID(core))
     }
 }
+
+// MARK: The reference table
+
+extension Statistic {
+    /// The Markdown table of every statistic, in report order: statistic,
+    /// unit, per core or total, meaning. docs/reference/statistics.md holds a
+    /// copy, which a test keeps equal to this.
+    public static func referenceTable(_ statistics: [Statistic] = all) -> String {
+        MarkdownTable.render(
+            [("statistic", .left), ("unit", .left), ("per core or total", .left), ("meaning", .left)],
+            rows: statistics.map { ["`\($0.name)`", $0.unit, $0.scope.rawValue, $0.meaning] })
+    }
+}

@@ -1,32 +1,19 @@
 import Foundation
 import Testing
 import MMUKernel
+import TestSupport
 
-/// The package root, found from this file's place in it (Tests/MMUKernelTests/).
-private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+private let packageRoot = GeneratedDocs.packageRoot
 
-private let referencePath = packageRoot.appendingPathComponent("docs/reference/configuration.md")
-private let beginMarker = "<!-- generated: configuration keys -->\n"
-private let endMarker = "<!-- end generated -->"
-private let regenerate = "MMUSIM_REGENERATE_DOCS=1 swift test --filter ConfigurationReferenceTests"
+private let reference = GeneratedDocs.Section(page: "docs/reference/configuration.md", beginMarker: "<!-- generated: configuration keys -->",
+                                              testFilter: "ConfigurationReferenceTests")
 
 @Suite("The configuration reference in docs/reference/configuration.md")
 struct ConfigurationReferenceTests {
     @Test("the table in the reference is exactly the one the declarations give")
     func tableMatchesDeclarations() throws {
-        let text = try String(contentsOf: referencePath, encoding: .utf8)
-        let begin = try #require(text.range(of: beginMarker), "no '\(beginMarker)' marker in \(referencePath.path)")
-        let end = try #require(text.range(of: endMarker, range: begin.upperBound..<text.endIndex),
-                               "no '\(endMarker)' marker after the begin marker in \(referencePath.path)")
-        let inFile = String(text[begin.upperBound..<end.lowerBound])
-        let generated = ConfigurationKey.referenceTable()
-        if inFile != generated, ProcessInfo.processInfo.environment["MMUSIM_REGENERATE_DOCS"] == "1" {
-            let updated = String(text[..<begin.upperBound]) + generated + String(text[end.lowerBound...])
-            try updated.write(to: referencePath, atomically: true, encoding: .utf8)
-            return
-        }
-        #expect(inFile == generated, "\(referencePath.path) is out of date; regenerate it with: \(regenerate)")
+        let drift = try reference.drift(from: ConfigurationKey.referenceTable())
+        #expect(drift == nil, Comment(rawValue: drift ?? ""))
     }
 
     @Test("the table has a row for every key, in declaration order")
