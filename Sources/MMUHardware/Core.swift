@@ -17,6 +17,10 @@ public enum TranslationOutcome: Sendable {
 
 /// One logical processor: its clock, TLBs, paging-structure caches and CR3.
 ///
+/// TLBs by page size: the L1 data TLB is three arrays (4 KiB `l1d`, 2 MiB
+/// `l1d2M`, 1 GiB `l1d1G`), the L1 instruction TLB two (`l1i`, `l1i2M`), the
+/// L2 TLB a shared 4 KiB + 2 MiB array (`l2`) and a 1 GiB array (`l2OneGig`).
+///
 /// Software reaches a core only as software reaches real hardware: through
 /// `Machine.execute` (accesses, which may raise #PF), the instructions a
 /// kernel has (INVLPG, full flushes, CR3 writes; INVLPGB on the machine), and
@@ -26,6 +30,10 @@ public struct Core: Sendable {
     public internal(set) var l1d: TranslationLookasideBuffer
     public internal(set) var l1i: TranslationLookasideBuffer
     public internal(set) var l2: TranslationLookasideBuffer
+    public internal(set) var l1d2M: TranslationLookasideBuffer
+    public internal(set) var l1d1G: TranslationLookasideBuffer
+    public internal(set) var l1i2M: TranslationLookasideBuffer
+    public internal(set) var l2OneGig: TranslationLookasideBuffer
     public internal(set) var pml4eCache: PagingStructureCache
     public internal(set) var pdpteCache: PagingStructureCache
     public internal(set) var pdeCache: PagingStructureCache
@@ -46,6 +54,10 @@ public struct Core: Sendable {
         l1d = TranslationLookasideBuffer(entries: geometry.l1dEntries, ways: geometry.l1dWays)
         l1i = TranslationLookasideBuffer(entries: geometry.l1iEntries, ways: geometry.l1iWays)
         l2 = TranslationLookasideBuffer(entries: geometry.l2Entries, ways: geometry.l2Ways)
+        l1d2M = TranslationLookasideBuffer(entries: geometry.l1d2MEntries, ways: geometry.l1d2MWays)
+        l1d1G = TranslationLookasideBuffer(entries: geometry.l1d1GEntries, ways: geometry.l1d1GWays)
+        l1i2M = TranslationLookasideBuffer(entries: geometry.l1i2MEntries, ways: geometry.l1i2MWays)
+        l2OneGig = TranslationLookasideBuffer(entries: geometry.l2OneGEntries, ways: geometry.l2OneGWays)
         pml4eCache = PagingStructureCache(level: .pml4, entries: geometry.pml4eCacheEntries)
         pdpteCache = PagingStructureCache(level: .pdpt, entries: geometry.pdpteCacheEntries)
         pdeCache = PagingStructureCache(level: .pd, entries: geometry.pdeCacheEntries)

@@ -15,9 +15,7 @@ extension Core {
     /// the page's TLB entries tagged `pcid` (and global ones) and every
     /// paging-structure-cache entry of `pcid`.
     mutating func removePage(_ address: VirtualAddress, pcid: PCID) {
-        l1d.invalidate(address, pcid: pcid)
-        l1i.invalidate(address, pcid: pcid)
-        l2.invalidate(address, pcid: pcid)
+        invalidateTLBs(address, pcid: pcid)
         pml4eCache.flush(pcid: pcid)
         pdpteCache.flush(pcid: pcid)
         pdeCache.flush(pcid: pcid)
@@ -43,6 +41,10 @@ extension Core {
         l1d.flush(pcid: pcid)
         l1i.flush(pcid: pcid)
         l2.flush(pcid: pcid)
+        l1d2M.flush(pcid: pcid)
+        l1d1G.flush(pcid: pcid)
+        l1i2M.flush(pcid: pcid)
+        l2OneGig.flush(pcid: pcid)
         pml4eCache.flush(pcid: pcid)
         pdpteCache.flush(pcid: pcid)
         pdeCache.flush(pcid: pcid)
@@ -90,16 +92,21 @@ extension Core {
     /// walk (a valid TLB entry for it in L1D, L1I or L2).
     public func caches(_ address: VirtualAddress, pcid: PCID) -> Bool {
         l1d.holds(address, pcid: pcid) || l1i.holds(address, pcid: pcid) || l2.holds(address, pcid: pcid)
+            || l1d2M.holds(address, pcid: pcid) || l1d1G.holds(address, pcid: pcid)
+            || l1i2M.holds(address, pcid: pcid) || l2OneGig.holds(address, pcid: pcid)
     }
 
-    /// A TLB entry of this core that translates to `frame`, if any: its page
-    /// address and PCID.
-    public func cachedTranslation(to frame: FrameNumber) -> (address: VirtualAddress, pcid: PCID)? {
-        l1d.entry(mapping: frame) ?? l1i.entry(mapping: frame) ?? l2.entry(mapping: frame)
+    /// A TLB entry of this core that translates to a frame of `frames`, if
+    /// any: that frame, its page address and PCID.
+    public func cachedTranslation(to frames: Range<FrameNumber>) -> (frame: FrameNumber, address: VirtualAddress, pcid: PCID)? {
+        for tlb in [l1d, l1i, l2, l1d2M, l1d1G, l1i2M, l2OneGig] {
+            if let found = tlb.entry(mapping: frames) { return found }
+        }
+        return nil
     }
 
-    /// Whether a paging-structure-cache entry of this core points to the table in `frame`.
-    public func cachesPagingStructure(in frame: FrameNumber) -> Bool {
-        pml4eCache.references(frame) || pdpteCache.references(frame) || pdeCache.references(frame)
+    /// Whether a paging-structure-cache entry of this core points to a table in `frames`.
+    public func cachesPagingStructure(in frames: Range<FrameNumber>) -> Bool {
+        pml4eCache.references(frames) || pdpteCache.references(frames) || pdeCache.references(frames)
     }
 }

@@ -47,45 +47,120 @@ extension Core {
         }
     }
 
-    /// The rest of a translation once the L1 TLB missed (or dropped its
-    /// entry): the L2 TLB, then a walk. `l1Slot` is where the L1 fill goes
-    /// (nil: search), valid since nothing touches the L1 before that fill.
+    /// The rest of a translation once the L1's 4 KiB array missed (or
+    /// dropped its entry): the L1's 2 MiB and 1 GiB arrays (probed for the
+    /// same charge), the L2 TLB, then a walk. `l1Slot` is where a 4 KiB L1
+    /// fill goes (nil: search), valid since nothing touches that array before
+    /// the fill.
     @inline(never)
     mutating func translateAfterL1Miss(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
                                        l1Slot: TranslationLookasideBuffer.Slot?, dropped: Bool,
                                        memory: inout PhysicalMemory) -> TranslationOutcome {
         let pcid = cr3.pcid
         let level1: Event.TLBLevel = kind == .fetch ? .l1i : .l1d
+        var dropped = dropped
+        if let physical = lookUpLargeL1(address, kind, pcid, dropped: &dropped) {
+            note(.tlbHit(level1, address))
+            return .translated(physical)
+        }
         if kind == .fetch { statistics.l1iMisses &+= 1 } else { statistics.l1dMisses &+= 1 }
         note(dropped ? .tlbDropped(level1, address) : .tlbMiss(level1, address))
         var l2Slot: TranslationLookasideBuffer.Slot? = nil
         if l2.isEnabled {
             charge(.tlbL2)
+            var l2Dropped = false
+            var found: Translation? = nil
             switch l2.probe(address, pcid: pcid, for: kind) {
-            case .hit(let slot):
+            case .hit(let slot): found = l2.translation(at: slot)
+            case .miss(let fillAt): l2Slot = fillAt
+            case .dropped: l2Dropped = true
+            }
+            if found == nil {
+                switch l2OneGig.search(address, pcid: pcid, for: kind, size: .size1G) {
+                case .hit(let slot): found = l2OneGig.translation(at: slot)
+                case .miss: break
+                case .dropped: l2Dropped = true
+                }
+            }
+            if let translation = found {
                 statistics.l2Hits &+= 1
+                if translation.size == .size2M { statistics.l2Hits2M &+= 1 }
+                if translation.size == .size1G { statistics.l2Hits1G &+= 1 }
                 note(.tlbHit(.l2, address))
-                let translation = l2.translation(at: slot)
                 fillL1(address, kind, translation, pcid, at: l1Slot)
                 return .translated(translation.physicalAddress(of: address))
-            case .miss(let fillAt):
-                statistics.l2Misses &+= 1
-                note(.tlbMiss(.l2, address))
-                l2Slot = fillAt
-            case .dropped:
-                statistics.l2Misses &+= 1
-                note(.tlbDropped(.l2, address))
             }
+            statistics.l2Misses &+= 1
+            note(l2Dropped ? .tlbDropped(.l2, address) : .tlbMiss(.l2, address))
         }
         return walk(address, kind, cr3, l1Slot: l1Slot, l2Slot: l2Slot, memory: &memory)
     }
 
+    /// The L1's arrays of large pages, while they hold entries: a hit counts
+    /// as an L1 hit (and a hit of its size); a matching entry that does not
+    /// permit the access is dropped (`dropped` is then set).
+    @inline(__always)
+    mutating func lookUpLargeL1(_ address: VirtualAddress, _ kind: AccessKind, _ pcid: PCID,
+                                dropped: inout Bool) -> PhysicalAddress? {
+        if kind == .fetch {
+            switch l1i2M.search(address, pcid: pcid, for: kind, size: .size2M) {
+            case .hit(let slot):
+                statistics.l1iHits &+= 1
+                return l1i2M.physicalAddress(at: slot, of: address)
+            case .dropped: dropped = true
+            case .miss: break
+            }
+            return nil
+        }
+        switch l1d2M.search(address, pcid: pcid, for: kind, size: .size2M) {
+        case .hit(let slot):
+            statistics.l1dHits &+= 1
+            statistics.l1dHits2M &+= 1
+            return l1d2M.physicalAddress(at: slot, of: address)
+        case .dropped: dropped = true
+        case .miss: break
+        }
+        switch l1d1G.search(address, pcid: pcid, for: kind, size: .size1G) {
+        case .hit(let slot):
+            statistics.l1dHits &+= 1
+            statistics.l1dHits1G &+= 1
+            return l1d1G.physicalAddress(at: slot, of: address)
+        case .dropped: dropped = true
+        case .miss: break
+        }
+        return nil
+    }
+
+    /// Fills the L1 array of the translation's size; where that array has
+    /// no entries (and for a 1 GiB fetch), a fractured 4 KiB entry for the
+    /// accessed page goes into the 4 KiB array. `slot` is the 4 KiB array's
+    /// slot from its lookup.
     @inline(__always) mutating func fillL1(_ address: VirtualAddress, _ kind: AccessKind, _ translation: Translation,
                                            _ pcid: PCID, at slot: TranslationLookasideBuffer.Slot?) {
         if kind == .fetch {
-            l1i.insert(address, translation, pcid: pcid, at: slot)
+            if translation.size == .size2M && l1i2M.isEnabled {
+                l1i2M.insert(address, translation, pcid: pcid)
+            } else {
+                l1i.insert(address, translation.fractured(at: address), pcid: pcid, at: slot)
+            }
+            return
+        }
+        switch translation.size {
+        case .size2M where l1d2M.isEnabled: l1d2M.insert(address, translation, pcid: pcid)
+        case .size1G where l1d1G.isEnabled: l1d1G.insert(address, translation, pcid: pcid)
+        default: l1d.insert(address, translation.fractured(at: address), pcid: pcid, at: slot)
+        }
+    }
+
+    /// Fills the L2: 4 KiB and 2 MiB entries in the shared array, 1 GiB ones
+    /// in their own (fractured into the shared array when it has no entries).
+    @inline(__always) mutating func fillL2(_ address: VirtualAddress, _ translation: Translation, _ pcid: PCID,
+                                           at slot: TranslationLookasideBuffer.Slot?) {
+        if translation.size == .size1G && l2OneGig.isEnabled {
+            l2OneGig.insert(address, translation, pcid: pcid)
         } else {
-            l1d.insert(address, translation, pcid: pcid, at: slot)
+            l2.insert(address, translation.size == .size1G ? translation.fractured(at: address) : translation,
+                      pcid: pcid, at: slot)
         }
     }
 
@@ -142,6 +217,12 @@ extension Core {
         let cached = walkStart(address, cr3)
         let walk = PageWalker.walk(address, kind, from: cached.start, memory: &memory)
         statistics.walkRefs &+= UInt64(walk.references)
+        if walk.references > 0 {
+            let last = walk[walk.references - 1]
+            if last.entry.isPresent && last.entry.has(.pageSize) {
+                if last.level == .pd { statistics.walks2M &+= 1 } else if last.level == .pdpt { statistics.walks1G &+= 1 }
+            }
+        }
         // Charge each reference: flat, or where its line hits.
         let flat = costs.flatWalkReference
         for i in 0..<walk.references {
@@ -176,18 +257,27 @@ extension Core {
                     }
                 }
             }
-            l2.insert(address, translation, pcid: cr3.pcid, at: l2Slot)
+            if l2.isEnabled { fillL2(address, translation, cr3.pcid, at: l2Slot) }
             fillL1(address, kind, translation, cr3.pcid, at: l1Slot)
             return .translated(translation.physicalAddress(of: address))
         }
     }
 
-    /// What a #PF drops on the faulting core: the address's TLB entries and the
-    /// paging-structure-cache entries it would use, for the current PCID.
-    mutating func invalidateForPageFault(_ address: VirtualAddress, pcid: PCID) {
+    /// Drops every TLB entry, of any array and size, covering `address` under `pcid`.
+    mutating func invalidateTLBs(_ address: VirtualAddress, pcid: PCID) {
         l1d.invalidate(address, pcid: pcid)
         l1i.invalidate(address, pcid: pcid)
         l2.invalidate(address, pcid: pcid)
+        if l1d2M.occupancy > 0 { l1d2M.invalidate(address, pcid: pcid) }
+        if l1d1G.occupancy > 0 { l1d1G.invalidate(address, pcid: pcid) }
+        if l1i2M.occupancy > 0 { l1i2M.invalidate(address, pcid: pcid) }
+        if l2OneGig.occupancy > 0 { l2OneGig.invalidate(address, pcid: pcid) }
+    }
+
+    /// What a #PF drops on the faulting core: the address's TLB entries and the
+    /// paging-structure-cache entries it would use, for the current PCID.
+    mutating func invalidateForPageFault(_ address: VirtualAddress, pcid: PCID) {
+        invalidateTLBs(address, pcid: pcid)
         pml4eCache.invalidate(address, pcid: pcid)
         pdpteCache.invalidate(address, pcid: pcid)
         pdeCache.invalidate(address, pcid: pcid)

@@ -33,6 +33,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
     case contextSwitch
     case ipiSend, ipiLatency, ipiHandler
     case invlpgb, tlbsync
+    case thpSplit
 
     /// The configuration key, as SPEC section 6 names it.
     public var name: String {
@@ -64,6 +65,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .ipiHandler: return "cost.ipi.handler"
         case .invlpgb: return "cost.invlpgb"
         case .tlbsync: return "cost.tlbsync"
+        case .thpSplit: return "cost.thp.split"
         }
     }
     public var description: String { name }
@@ -77,7 +79,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .tlbL1, .tlbL2: return .tlb
         case .walkPSC, .walkRef, .walkAD, .walkL1D, .walkL2, .walkLLC, .walkDRAM: return .walk
         case .faultEntry, .faultExit: return .fault
-        case .kernelFault, .frameAlloc, .pteWrite, .syscall, .forkPTE, .invlpg, .tlbFlush: return .kernel
+        case .kernelFault, .frameAlloc, .pteWrite, .syscall, .forkPTE, .invlpg, .tlbFlush, .thpSplit: return .kernel
         case .frameZero: return .zero
         case .frameCopy: return .copy
         case .contextSwitch: return .switch
@@ -101,14 +103,14 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
 /// a charge reads one word at a constant offset, with no heap buffer to reach
 /// through (docs/performance.md).
 public struct CostModel: Hashable, Sendable {
-    @usableFromInline var cycles: InlineArray<27, CycleCount>
+    @usableFromInline var cycles: InlineArray<28, CycleCount>
     /// True once `cost.walk.ref` is set: every page-table reference then costs
     /// exactly that (SPEC 6). Otherwise a reference costs what the level of the
     /// page-table line cache it hits costs (`cost.walk.l1d` ... `cost.walk.dram`).
     public private(set) var flatWalkReference = false
 
     public init() {
-        precondition(CostKey.allCases.count == 27, "CostModel's storage holds one word per CostKey")
+        precondition(CostKey.allCases.count == 28, "CostModel's storage holds one word per CostKey")
         cycles = InlineArray { CostModel.defaultCycles(CostKey(rawValue: $0)!) }
     }
 
@@ -161,6 +163,7 @@ public struct CostModel: Hashable, Sendable {
         case .ipiHandler: return 1100      // [Shan19][DF25] interrupt delivery ~450 + save ~320 + restore/IRET ~320 (as for #PF)
         case .invlpgb: return 100          // [AMDAPM3][vanRiel25] asynchronous broadcast, issue cost below local INVLPG (estimate)
         case .tlbsync: return 600          // [vanRiel25] estimate between one core-to-core round trip (~240) and an IPI round trip (~2300)
+        case .thpSplit: return 10000       // estimate pending the THP probe: 512 subpages' reference and mapping counts updated (~20 cycles each) plus locking (docs/cost-model.md)
         }
     }
 }

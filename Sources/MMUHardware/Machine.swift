@@ -261,12 +261,10 @@ public struct Machine: Sendable {
     /// INVLPGB as every core sees it: each page of `pages` (nil: every
     /// entry) of `pcid` is dropped on every core, the initiator's included,
     /// with no charge on any (the initiator pays for the instruction and TLBSYNC).
-    public mutating func broadcastInvalidation(pages: Range<VirtualPageNumber>?, pcid: PCID) {
+    public mutating func broadcastInvalidation(pages: [VirtualPageNumber]?, pcid: PCID) {
         for c in cores.indices {
             if let pages {
-                for page in pages.lowerBound.rawValue..<pages.upperBound.rawValue {
-                    cores[c].receiveBroadcastInvalidation(VirtualPageNumber(page).address, pcid: pcid)
-                }
+                for page in pages { cores[c].receiveBroadcastInvalidation(page.address, pcid: pcid) }
             } else {
                 cores[c].receiveBroadcastInvalidation(nil, pcid: pcid)
             }

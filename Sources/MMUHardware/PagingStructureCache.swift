@@ -100,8 +100,8 @@ public struct PagingStructureCache: Sendable {
         array.removeAll { $0.pcid == pcid.rawValue }
     }
 
-    /// Whether some valid entry points to the paging structure in `frame`.
-    public func references(_ frame: FrameNumber) -> Bool {
-        array.first { $0.table == frame.rawValue } != nil
+    /// Whether some valid entry points to a paging structure in `frames`.
+    public func references(_ frames: Range<FrameNumber>) -> Bool {
+        array.first { frames.contains(FrameNumber($0.table)) } != nil
     }
 }

@@ -6,6 +6,14 @@ public struct TLBGeometry: Hashable, Sendable {
     public var l1iWays = 8              // [IntelOpt] Table 2-15: ITLB 8-way
     public var l2Entries = 1536         // [IntelOpt] Table 2-15: STLB (4 KiB + 2 MiB), 1536 entries
     public var l2Ways = 12              // [IntelOpt] Table 2-15: STLB 12-way (CPUID leaf 2 reports 6-way; manual wins)
+    public var l1d2MEntries = 32        // [IntelOpt] Table 2-15: DTLB, 2/4 MiB pages, 32 entries
+    public var l1d2MWays = 4            // [IntelOpt] Table 2-15: 4-way
+    public var l1d1GEntries = 4         // [IntelOpt] Table 2-15: DTLB, 1 GiB pages, 4 entries
+    public var l1d1GWays = 4            // [IntelOpt] Table 2-15: 4-way (fully associative)
+    public var l1i2MEntries = 8         // [IntelOpt] Table 2-15: ITLB, 2/4 MiB pages, 8 entries per thread
+    public var l1i2MWays = 8            // [IntelOpt] Table 2-15: fully associative
+    public var l2OneGEntries = 16       // [IntelOpt] Table 2-15: STLB, 1 GiB pages, 16 entries
+    public var l2OneGWays = 4           // [IntelOpt] Table 2-15: 4-way
     public var pml4eCacheEntries = 2    // [Bhattacharjee13] Intel PML4E cache, 2 entries (sizes not published by Intel; see doc)
     public var pdpteCacheEntries = 4    // [Bhattacharjee13] Intel PDPTE cache, 4 entries (not verified in this pass; see doc)
     public var pdeCacheEntries = 32     // [Bhattacharjee13] Intel PDE cache, 32 entries (not verified in this pass; see doc)

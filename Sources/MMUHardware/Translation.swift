@@ -52,6 +52,14 @@ public struct Translation: Hashable, Sendable {
         self.rights = rights
     }
 
+    /// The 4 KiB piece of this translation that holds `address` (a fractured
+    /// entry: SDM 4.10.2.3 lets a TLB cache a large page as smaller ones).
+    @inlinable public func fractured(at address: VirtualAddress) -> Translation {
+        guard size != .size4K else { return self }
+        let pages = size.bytes >> Paging.pageShift
+        return Translation(frame: FrameNumber(frame.rawValue + (address.pageNumber & (pages - 1))), size: .size4K, rights: rights)
+    }
+
     /// The physical address `address` translates to.
     @inlinable @inline(__always) public func physicalAddress(of address: VirtualAddress) -> PhysicalAddress {
         PhysicalAddress(rawValue: frame.rawValue << Paging.pageShift &+ (address.rawValue & (size.bytes &- 1)))

@@ -96,6 +96,14 @@ public struct TranslationLookasideBuffer: Sendable {
         return use(slot, for: kind)
     }
 
+    /// `search` of an array that holds one page size only (the L1's 2 MiB
+    /// and 1 GiB arrays, the L2's 1 GiB array): one probe at that size.
+    @inline(__always)
+    mutating func search(_ address: VirtualAddress, pcid: PCID, for kind: AccessKind, size: PageSize) -> Probe {
+        guard occupancy > 0, let slot = find(address, size, pcid) else { return .miss(fillAt: nil) }
+        return use(slot, for: kind)
+    }
+
     /// `search` that, on a clean miss of a 4 KiB lookup (no large entries),
     /// also finds in the same pass the slot a 4 KiB fill of the page takes
     /// (the L2's lookup, whose misses are followed by a walk and a fill).
@@ -132,6 +140,9 @@ public struct TranslationLookasideBuffer: Sendable {
         let offsetMask: UInt64 = (1 << (12 &+ 9 &* UInt64(e.size.rawValue))) &- 1
         return PhysicalAddress(rawValue: e.frame << Paging.pageShift &+ (address.rawValue & offsetMask))
     }
+
+    /// The page size of the entry in `slot`.
+    @inline(__always) func size(at slot: Slot) -> PageSize { array[slot].size }
 
     /// The translation the entry in `slot` holds.
     @inline(__always) func translation(at slot: Slot) -> Translation {
@@ -221,12 +232,12 @@ public struct TranslationLookasideBuffer: Sendable {
         findAnySize(address, pcid) != nil
     }
 
-    /// A valid entry translating to a page that contains `frame`, if any: its
-    /// page base address and PCID.
-    public func entry(mapping frame: FrameNumber) -> (address: VirtualAddress, pcid: PCID)? {
+    /// A valid entry translating to a page that overlaps `frames`, if any:
+    /// the lowest such frame, the page's base address and its PCID.
+    public func entry(mapping frames: Range<FrameNumber>) -> (frame: FrameNumber, address: VirtualAddress, pcid: PCID)? {
         array.first { e in
-            let frames = e.size.bytes >> Paging.pageShift
-            return frame.rawValue >= e.frame && frame.rawValue < e.frame + frames
-        }.map { (VirtualAddress($0.page << $0.size.shift), PCID($0.pcid)) }
+            let end = e.frame + (e.size.bytes >> Paging.pageShift)
+            return frames.lowerBound.rawValue < end && e.frame < frames.upperBound.rawValue
+        }.map { (FrameNumber(max($0.frame, frames.lowerBound.rawValue)), VirtualAddress($0.page << $0.size.shift), PCID($0.pcid)) }
     }
 }

@@ -32,19 +32,41 @@ public struct RegionPermissions: OptionSet, Hashable, Sendable, CustomStringConv
     }
 }
 
+/// What `madvise` said of a range about transparent huge pages (Linux's
+/// `VM_HUGEPAGE` / `VM_NOHUGEPAGE`).
+public enum HugePageAdvice: String, Sendable, CaseIterable {
+    case none
+    case hugepage
+    case nohugepage
+}
+
 /// A mapped range of whole pages (Linux's `vm_area_struct`, private anonymous).
 public struct Region: Hashable, Sendable {
     public var pages: Range<VirtualPageNumber>
     public var permissions: RegionPermissions
-    public init(pages: Range<VirtualPageNumber>, permissions: RegionPermissions) {
+    /// 4 KiB for anonymous memory; 2 MiB or 1 GiB for a hugetlb region.
+    public var pageSize: PageSize
+    public var advice: HugePageAdvice
+    public init(pages: Range<VirtualPageNumber>, permissions: RegionPermissions,
+                pageSize: PageSize = .size4K, advice: HugePageAdvice = .none) {
         self.pages = pages
         self.permissions = permissions
+        self.pageSize = pageSize
+        self.advice = advice
     }
+    /// Whether this is a hugetlb region.
+    public var isHugeTLB: Bool { pageSize != .size4K }
     public var firstPage: VirtualPageNumber { pages.lowerBound }
     public var endPage: VirtualPageNumber { pages.upperBound }
     public var pageCount: UInt64 { UInt64(pages.count) }
     public func contains(_ page: VirtualPageNumber) -> Bool { pages.contains(page) }
     public func overlaps(_ other: Range<VirtualPageNumber>) -> Bool { pages.overlaps(other) }
+    /// The same region cut down to `part` of its pages.
+    func part(_ part: Range<VirtualPageNumber>) -> Region {
+        var region = self
+        region.pages = part
+        return region
+    }
 }
 
 /// The regions of an address space, sorted and disjoint (Linux's VMA tree).
@@ -85,22 +107,43 @@ public struct RegionList: Hashable, Sendable {
         var result: [Region] = []
         for region in regions {
             guard region.overlaps(pages) else { result.append(region); continue }
-            if region.firstPage < pages.lowerBound {
-                result.append(Region(pages: region.firstPage..<pages.lowerBound, permissions: region.permissions))
-            }
-            if region.endPage > pages.upperBound {
-                result.append(Region(pages: pages.upperBound..<region.endPage, permissions: region.permissions))
-            }
+            if region.firstPage < pages.lowerBound { result.append(region.part(region.firstPage..<pages.lowerBound)) }
+            if region.endPage > pages.upperBound { result.append(region.part(pages.upperBound..<region.endPage)) }
         }
         regions = result
     }
 
     /// Gives `pages` new permissions (the range must be covered).
     public mutating func setPermissions(_ pages: Range<VirtualPageNumber>, _ permissions: RegionPermissions) {
+        change(pages) { $0.permissions = permissions }
+    }
+
+    /// Gives `pages` new huge-page advice (the range must be covered).
+    public mutating func setAdvice(_ pages: Range<VirtualPageNumber>, _ advice: HugePageAdvice) {
+        change(pages) { $0.advice = advice }
+    }
+
+    /// Applies `body` to the part of every region inside `pages`, splitting
+    /// regions at its ends.
+    private mutating func change(_ pages: Range<VirtualPageNumber>, _ body: (inout Region) -> Void) {
         let pieces = regions.filter { $0.overlaps(pages) }
         remove(pages)
         for piece in pieces {
-            insert(Region(pages: piece.pages.clamped(to: pages), permissions: permissions))
+            var part = piece.part(piece.pages.clamped(to: pages))
+            body(&part)
+            insert(part)
+        }
+    }
+
+    /// A hugetlb region that `pages` begins or ends inside of a huge page of, if any.
+    public func hugePageCut(by pages: Range<VirtualPageNumber>) -> Region? {
+        regions.first { region in
+            guard region.isHugeTLB, region.overlaps(pages) else { return false }
+            let span = region.pageSize.bytes >> Paging.pageShift
+            func inside(_ page: VirtualPageNumber) -> Bool {
+                region.pages.contains(page) && page != region.firstPage && (page.rawValue - region.firstPage.rawValue) % span != 0
+            }
+            return inside(pages.lowerBound) || inside(pages.upperBound)
         }
     }
 }

@@ -30,13 +30,15 @@ struct CoherenceChecker: Sendable {
         translationsChecked &+= 1
         guard let process = kernel.scheduler[core] else { return }
         if kernel.deferred.owes(core, process, address.page) { return }
-        let entry = kernel.leafTable(process, address, in: machine.memory)
-            .map { machine.memory.readEntry($0, address.index(at: .pt)) } ?? .empty
+        let leaf = kernel.leaf(process, address, in: machine.memory)
+        let entry = leaf?.1 ?? .empty
+        // The frame the page tables give `address` now (a huge leaf's frame plus the offset into it).
+        let mapped = FrameNumber(entry.frame.rawValue + address.page.rawValue - (leaf?.0.firstPage.rawValue ?? address.page.rawValue))
         var problem: String? = nil
         if !entry.isPresent {
             problem = "\(kind) \(address) used a stale translation to frame \(physical.frame.rawValue): the page is no longer mapped"
-        } else if entry.frame != physical.frame {
-            problem = "\(kind) \(address) reached frame \(physical.frame.rawValue) through a stale translation: the page now maps frame \(entry.frame.rawValue)"
+        } else if mapped != physical.frame {
+            problem = "\(kind) \(address) reached frame \(physical.frame.rawValue) through a stale translation: the page now maps frame \(mapped.rawValue)"
         } else if kind == .write && !entry.has(.writable) {
             problem = "write \(address) reached frame \(physical.frame.rawValue), which the process no longer maps writable"
         } else if kind == .fetch && entry.has(.noExecute) {
@@ -45,19 +47,20 @@ struct CoherenceChecker: Sendable {
         if let problem { violations.append(CoherenceViolation(core: core, clock: machine[core].clock, message: problem)) }
     }
 
-    /// At allocation: no core may still translate to `frame` or walk through it.
-    mutating func checkReuse(of frame: FrameNumber, by core: CoreID, machine: Machine, scheduler: Scheduler, pcid: Bool) {
+    /// At allocation: no core may still translate to a frame of `block` or walk through it.
+    mutating func checkReuse(of block: Range<FrameNumber>, by core: CoreID, machine: Machine, scheduler: Scheduler, pcid: Bool) {
+        let frame = block.lowerBound
         let clock = machine[core].clock
         for other in machine.cores {
             // With PCIDs off an idle core's leftovers can never be used: its next
             // switch writes CR3, which flushes them (Linux's lazy TLB mode).
             if !pcid && scheduler[other.id] == nil { continue }
-            if let stale = other.cachedTranslation(to: frame) {
+            if let stale = other.cachedTranslation(to: block) {
                 violations.append(CoherenceViolation(core: core, clock: clock,
-                    message: "frame \(frame.rawValue) handed out while \(other.id) still caches a translation to it (\(stale.address), \(stale.pcid))"))
+                    message: "frame \(stale.frame.rawValue) handed out while \(other.id) still caches a translation to it (\(stale.address), \(stale.pcid))"))
                 return
             }
-            if other.cachesPagingStructure(in: frame) {
+            if other.cachesPagingStructure(in: block) {
                 violations.append(CoherenceViolation(core: core, clock: clock,
                     message: "frame \(frame.rawValue) handed out while \(other.id)'s paging-structure cache still points to it"))
                 return

@@ -18,6 +18,17 @@ public enum ShootdownStrategy: String, Sendable, CaseIterable {
     case deferred
 }
 
+/// When anonymous memory gets transparent huge pages (Linux's
+/// /sys/kernel/mm/transparent_hugepage/enabled).
+public enum TransparentHugePages: String, Sendable, CaseIterable {
+    /// Every eligible fault, unless the range is advised `nohugepage`.
+    case always
+    /// Only ranges advised `hugepage`.
+    case madvise
+    /// None.
+    case never
+}
+
 /// A configuration value that cannot be used, with what was expected.
 public struct ConfigurationError: Error, Hashable, Sendable {
     public enum Part: Sendable { case key, value }
@@ -43,6 +54,7 @@ public struct Configuration: Hashable, Sendable {
     /// Pages above which an invalidation becomes one full flush (Linux's
     /// `tlb_single_page_flush_ceiling`).
     public var flushCeiling: UInt64 = 33
+    public var thp = TransparentHugePages.never
     public var geometry = TLBGeometry()
     public var costs = CostModel()
 
@@ -77,7 +89,11 @@ public struct Configuration: Hashable, Sendable {
     public func validate() throws(ConfigurationError) {
         let tlbs = [("tlb.l1d", geometry.l1dEntries, geometry.l1dWays),
                     ("tlb.l1i", geometry.l1iEntries, geometry.l1iWays),
-                    ("tlb.l2", geometry.l2Entries, geometry.l2Ways)]
+                    ("tlb.l2", geometry.l2Entries, geometry.l2Ways),
+                    ("tlb.l1d.2m", geometry.l1d2MEntries, geometry.l1d2MWays),
+                    ("tlb.l1d.1g", geometry.l1d1GEntries, geometry.l1d1GWays),
+                    ("tlb.l1i.2m", geometry.l1i2MEntries, geometry.l1i2MWays),
+                    ("tlb.l2.1g", geometry.l2OneGEntries, geometry.l2OneGWays)]
         for (name, entries, ways) in tlbs where entries > 0 && (ways > entries || entries % ways != 0) {
             throw ConfigurationError("\(name).ways (\(ways)) must divide \(name).entries (\(entries))", part: .value)
         }

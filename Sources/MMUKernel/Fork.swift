@@ -47,19 +47,22 @@ extension Kernel {
         return child
     }
 
-    /// Copies one present leaf for the child; returns the child's PTE, or nil
-    /// when a frame for an eager copy could not be had.
+    /// Copies one present leaf (a PTE, or a huge leaf as one entry) for the
+    /// child; returns the child's entry, or nil when a block for an eager
+    /// copy could not be had.
     mutating func forkLeaf(_ entry: PageTableEntry, at slot: PageTableSlot, of parent: ProcessID, eager: Bool,
                            on core: CoreID, machine: inout Machine) -> PageTableEntry? {
         let frame = entry.frame
-        if eager && frame != .zeroPage {
-            guard let copy = allocateFrame(.data, on: core, machine: &machine) else { return nil }
-            machine[core].charge(.frameCopy)
-            statistics[core.rawValue].pagesCopied &+= 1
-            machine.copy(frame, to: copy)
+        let size = slot.level.leafSize ?? .size4K
+        if eager && frames.use(of: frame) == .data {
+            guard let copy = allocateFrame(.data, order: HugePages.order(size), on: core, machine: &machine) else { return nil }
+            let count = slot.level == .pt ? 1 : slot.pagesSpanned
+            machine[core].charge(.frameCopy, times: count)
+            statistics[core.rawValue].pagesCopied &+= count
+            for i in 0..<count { machine.copy(FrameNumber(frame.rawValue + i), to: FrameNumber(copy.rawValue + i)) }
             let region = processes[parent].regions.region(containing: slot.firstPage)
-                ?? Region(pages: slot.firstPage..<slot.firstPage.advanced(by: 1), permissions: [.read])
-            return Self.leafEntry(copy, in: region, writable: region.permissions.contains(.write), copyOnWrite: false)
+                ?? Region(pages: slot.pages, permissions: [.read])
+            return Self.leafEntry(copy, in: region, writable: region.permissions.contains(.write), copyOnWrite: false, size: size)
         }
         // Share it: write-protect and mark COW in the parent (covered by
         // `cost.fork.pte`), the child gets the same entry.
@@ -67,7 +70,11 @@ extension Kernel {
         shared.flags.remove(.writable)
         shared.flags.insert(.copyOnWrite)
         if shared != entry { machine.storeEntry(shared, in: slot.table, at: slot.index) }
-        frames.retain(frame)
+        if slot.level == .pt {
+            frames.retain(frame)
+        } else {
+            for i in 0..<slot.pagesSpanned { frames.retain(FrameNumber(frame.rawValue + i)) }
+        }
         return shared
     }
 }

@@ -3,58 +3,88 @@ import MMUHardware
 /// What a physical frame is used for.
 public enum FrameUse: UInt8, Sendable {
     case free
-    /// Mapped by one or more processes (reference-counted).
+    /// Mapped by one or more processes (reference-counted, each 4 KiB frame
+    /// of a huge page on its own).
     case data
     case pageTable
     /// Unmapped or freed, waiting for a deferred invalidation before reuse.
     case pending
     /// Frame 0: the shared zero page, reserved whether or not it is used.
     case zeroPage
+    /// A frame of the huge zero page, reserved once taken.
+    case reserved
 }
 
-/// The kernel's pool of physical frames (Linux's buddy allocator, reduced to a
-/// stack): the most recently freed frame is handed out first, otherwise the
-/// lowest frame never used. Tracks each frame's use and, for data frames, its
-/// reference count (Linux's `page->_mapcount`).
+/// The kernel's pool of physical frames: a binary buddy allocator (Linux's
+/// `mm/page_alloc.c`). Free frames are held in naturally aligned blocks of
+/// 2^order frames, order 0 to `maximumOrder`; a request of order k takes the
+/// lowest-addressed free block of the smallest order ≥ k and splits it,
+/// keeping the lower half; a freed frame merges with its free buddy as far as
+/// it can. Every frame also has a use and, for data frames, a reference count
+/// (Linux's `_mapcount`), so a huge page is freed frame by frame and its
+/// blocks merge back.
 public struct FrameAllocator: Sendable {
+    /// The largest block: 2^18 frames, 1 GiB.
+    public static let maximumOrder = 18
+
     public let frameCount: Int
     private var use: [FrameUse]
     private var references: [UInt32]
-    private var freed: [FrameNumber] = []
-    private var neverUsed: UInt64 = 1
+    /// Free blocks of each order, by block number (first frame >> order).
+    private var freeBlocks: [FreeBlockSet]
 
     public private(set) var freeFrames: Int
     public private(set) var dataFrames = 0
     public private(set) var pageTableFrames = 0
     public private(set) var pendingFrames = 0
+    /// The zero frame, and the huge zero page's frames once taken.
+    public private(set) var reservedFrames = 1
 
     public init(frameCount: Int) {
         self.frameCount = frameCount
         use = [FrameUse](repeating: .free, count: frameCount)
         references = [UInt32](repeating: 0, count: frameCount)
+        freeBlocks = (0...Self.maximumOrder).map { FreeBlockSet(blocks: (frameCount + (1 << $0) - 1) >> $0) }
         if frameCount > 0 { use[0] = .zeroPage }
         freeFrames = max(0, frameCount - 1)
+        // Frame 0 is never free: the pool starts as the maximal aligned blocks of [1, frames).
+        var frame = 1
+        while frame < frameCount {
+            var order = min(Self.maximumOrder, frame.trailingZeroBitCount)
+            while frame + (1 << order) > frameCount { order -= 1 }
+            freeBlocks[order].insert(frame >> order)
+            frame += 1 << order
+        }
     }
 
-    /// Takes a free frame for `purpose` (`.data` or `.pageTable`); nil when none is left.
-    public mutating func allocate(_ purpose: FrameUse) -> FrameNumber? {
-        let frame: FrameNumber
-        if let reused = freed.popLast() {
-            frame = reused
-        } else if neverUsed < UInt64(frameCount) {
-            frame = FrameNumber(neverUsed)
-            neverUsed += 1
-        } else {
-            return nil
+    /// Takes a free block of 2^`order` frames for `purpose` (`.data`,
+    /// `.pageTable` or `.reserved`); returns its first frame, nil when no
+    /// block that large is free. Each data frame starts with one reference.
+    public mutating func allocate(_ purpose: FrameUse, order: Int = 0) -> FrameNumber? {
+        guard order >= 0, order <= Self.maximumOrder,
+              let found = (order...Self.maximumOrder).first(where: { !freeBlocks[$0].isEmpty }),
+              var block = freeBlocks[found].lowest() else { return nil }
+        freeBlocks[found].remove(block)
+        // Split down to the order asked for, freeing each upper half.
+        var current = found
+        while current > order {
+            current -= 1
+            block <<= 1
+            freeBlocks[current].insert(block + 1)
         }
-        freeFrames -= 1
-        use[frame.index] = purpose
+        let first = block << order, count = 1 << order
+        for f in first..<(first + count) {
+            use[f] = purpose
+            if purpose == .data { references[f] = 1 }
+        }
+        freeFrames -= count
         switch purpose {
-        case .data: dataFrames += 1; references[frame.index] = 1
-        case .pageTable: pageTableFrames += 1
+        case .data: dataFrames += count
+        case .pageTable: pageTableFrames += count
+        case .reserved: reservedFrames += count
         default: break
         }
-        return frame
+        return FrameNumber(UInt64(first))
     }
 
     public func use(of frame: FrameNumber) -> FrameUse {
@@ -79,18 +109,25 @@ public struct FrameAllocator: Sendable {
         return references[frame.index] == 0
     }
 
-    /// Returns an unreferenced data frame or a page-table frame to the pool.
+    /// Returns an unreferenced data frame, a page-table frame or a pending
+    /// frame to the pool, merging it with its free buddies.
     public mutating func free(_ frame: FrameNumber) {
         switch use(of: frame) {
         case .data: dataFrames -= 1
         case .pageTable: pageTableFrames -= 1
         case .pending: pendingFrames -= 1
-        case .free, .zeroPage: return
+        case .free, .zeroPage, .reserved: return
         }
         use[frame.index] = .free
         references[frame.index] = 0
-        freed.append(frame)
         freeFrames += 1
+        var block = frame.index, order = 0
+        while order < Self.maximumOrder && freeBlocks[order].contains(block ^ 1) {
+            freeBlocks[order].remove(block ^ 1)
+            block >>= 1
+            order += 1
+        }
+        freeBlocks[order].insert(block)
     }
 
     /// Holds an unreferenced data frame or freed page-table frame until a
@@ -104,5 +141,84 @@ public struct FrameAllocator: Sendable {
         use[frame.index] = .pending
         references[frame.index] = 0
         pendingFrames += 1
+    }
+
+    /// Free blocks of each order, 0 to `maximumOrder` (Linux's /proc/buddyinfo).
+    public var freeBlocksByOrder: [Int] { freeBlocks.map(\.count) }
+
+    /// The share of free frames that an allocation of `order` cannot use,
+    /// because they lie in smaller blocks (Linux's unusable free space index):
+    /// 0 when every free frame is in a block that large, 1 when none is.
+    public func unusableFreeIndex(order: Int) -> Double {
+        guard freeFrames > 0 else { return 0 }
+        var usable = 0
+        for k in order...Self.maximumOrder { usable += freeBlocks[k].count << k }
+        return Double(freeFrames - usable) / Double(freeFrames)
+    }
+}
+
+/// The free blocks of one order: a bitmap over block numbers with a summary
+/// level for every 64 words below it, so the lowest free block is found,
+/// and a block added or removed, in a few word operations (O(log n)).
+struct FreeBlockSet: Sendable {
+    /// `levels[0]` has a bit per block; `levels[i + 1]` a bit per word of
+    /// `levels[i]` that is not zero.
+    private var levels: [[UInt64]]
+    private(set) var count = 0
+
+    init(blocks: Int) {
+        var levels: [[UInt64]] = []
+        var bits = max(1, blocks)
+        repeat {
+            let words = (bits + 63) / 64
+            levels.append([UInt64](repeating: 0, count: words))
+            bits = words
+        } while bits > 1
+        self.levels = levels
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    func contains(_ block: Int) -> Bool {
+        guard block >= 0, block >> 6 < levels[0].count else { return false }
+        return levels[0][block >> 6] & (1 << UInt64(block & 63)) != 0
+    }
+
+    mutating func insert(_ block: Int) {
+        guard !contains(block) else { return }
+        count += 1
+        var index = block
+        for level in levels.indices {
+            let word = index >> 6
+            let wasEmpty = levels[level][word] == 0
+            levels[level][word] |= 1 << UInt64(index & 63)
+            guard wasEmpty else { return }
+            index = word
+        }
+    }
+
+    mutating func remove(_ block: Int) {
+        guard contains(block) else { return }
+        count -= 1
+        var index = block
+        for level in levels.indices {
+            let word = index >> 6
+            levels[level][word] &= ~(1 << UInt64(index & 63))
+            guard levels[level][word] == 0 else { return }
+            index = word
+        }
+    }
+
+    /// The lowest block in the set.
+    func lowest() -> Int? {
+        guard count > 0 else { return nil }
+        var top = levels.count - 1
+        guard let first = levels[top].firstIndex(where: { $0 != 0 }) else { return nil }
+        var index = first << 6 | levels[top][first].trailingZeroBitCount
+        while top > 0 {
+            top -= 1
+            index = index << 6 | levels[top][index].trailingZeroBitCount
+        }
+        return index
     }
 }

@@ -6,7 +6,7 @@ extension System {
     ///
     /// - every data frame's reference count equals the PTEs mapping it;
     /// - every page-table frame is reachable from exactly one live process;
-    /// - frames = free + data + pagetable + pending + 1;
+    /// - frames = free + data + pagetable + pending + reserved;
     /// - no writable PTE maps a frame another PTE maps too (or the zero frame);
     /// - every present leaf lies in a region that allows what it grants;
     /// - per core, the cycle categories add up to the clock.
@@ -29,9 +29,11 @@ extension System {
                     tableOwners[entry.frame.index] += 1
                     return .descend
                 }
-                mappings[entry.frame.index] += 1
-                if entry.has(.writable) { writable.append((entry.frame, p.rawValue, page)) }
-                if let region = space.regions.region(containing: slot.firstPage) {
+                for frame in Kernel.frames(of: entry, at: slot) where frame.rawValue < UInt64(frames.frameCount) {
+                    mappings[frame.index] += 1
+                    if entry.has(.writable) { writable.append((frame, p.rawValue, page)) }
+                }
+                if let region = space.regions.region(containing: slot.firstPage), region.pages.upperBound >= slot.pages.upperBound {
                     if entry.has(.writable) && !region.permissions.contains(.write) {
                         problems.append("process#\(p.rawValue): page \(hex(page << 12)) writable in a \(region.permissions) region")
                     }
@@ -56,16 +58,16 @@ extension System {
             case .free, .pending:
                 if mappings[f] != 0 { problems.append("frame \(f) is \(frames.use(of: frame)) but \(mappings[f]) PTEs map it") }
                 if tableOwners[f] != 0 { problems.append("frame \(f) is \(frames.use(of: frame)) but used as a page table") }
-            case .zeroPage:
-                if tableOwners[f] != 0 { problems.append("the zero frame is used as a page table") }
+            case .zeroPage, .reserved:
+                if tableOwners[f] != 0 { problems.append("reserved frame \(f) is used as a page table") }
             }
         }
         if data != frames.dataFrames { problems.append("frames.data is \(frames.dataFrames) but \(data) frames hold data") }
         if tables != frames.pageTableFrames { problems.append("frames.pagetable is \(frames.pageTableFrames) but \(tables) frames are tables") }
-        if frames.freeFrames + frames.dataFrames + frames.pageTableFrames + frames.pendingFrames + 1 != frames.frameCount {
-            problems.append("frames do not add up: free \(frames.freeFrames) + data \(frames.dataFrames) + pagetable \(frames.pageTableFrames) + pending \(frames.pendingFrames) + 1 != \(frames.frameCount)")
+        if frames.freeFrames + frames.dataFrames + frames.pageTableFrames + frames.pendingFrames + frames.reservedFrames != frames.frameCount {
+            problems.append("frames do not add up: free \(frames.freeFrames) + data \(frames.dataFrames) + pagetable \(frames.pageTableFrames) + pending \(frames.pendingFrames) + reserved \(frames.reservedFrames) != \(frames.frameCount)")
         }
-        for (frame, p, page) in writable where frame == .zeroPage || mappings[frame.index] > 1 {
+        for (frame, p, page) in writable where frames.use(of: frame) != .data || mappings[frame.index] > 1 {
             problems.append("process#\(p): page \(hex(page << 12)) is writable but its frame \(frame.rawValue) is shared (\(mappings[frame.index]) mappings)")
         }
         for core in machine.cores {

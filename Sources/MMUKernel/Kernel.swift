@@ -20,6 +20,8 @@ public struct Kernel: Sendable {
     /// Frames zeroed as set-up work no core pays for (each `process`'s PML4):
     /// counted in the `pages.zeroed` total, in no core's.
     public internal(set) var setupPagesZeroed: UInt64 = 0
+    /// The huge zero page's first frame, once taken (Linux's `huge_zero_folio`).
+    var hugeZero: FrameNumber?
     /// The coherence checker (`--check-coherence`), when on.
     var checker: CoherenceChecker?
     /// Whether the checker is on, as a plain flag the access path reads.
@@ -57,10 +59,13 @@ public struct Kernel: Sendable {
         return frame
     }
 
-    /// Takes a frame (`cost.frame.alloc`).
-    mutating func allocateFrame(_ use: FrameUse, on core: CoreID, machine: inout Machine) -> FrameNumber? {
-        guard let frame = frames.allocate(use) else { return nil }
-        if checker != nil { checker?.checkReuse(of: frame, by: core, machine: machine, scheduler: scheduler, pcid: configuration.pcid) }
+    /// Takes a block of 2^`order` frames (`cost.frame.alloc` once).
+    mutating func allocateFrame(_ use: FrameUse, order: Int = 0, on core: CoreID, machine: inout Machine) -> FrameNumber? {
+        guard let frame = frames.allocate(use, order: order) else { return nil }
+        if checker != nil {
+            let block = frame..<FrameNumber(frame.rawValue + 1 << UInt64(order))
+            checker?.checkReuse(of: block, by: core, machine: machine, scheduler: scheduler, pcid: configuration.pcid)
+        }
         machine[core].charge(.frameAlloc)
         machine.note(.allocateFrame(frame), on: core)
         return frame

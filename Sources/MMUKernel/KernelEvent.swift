@@ -2,7 +2,7 @@ import MMUHardware
 
 /// The system calls a trace issues, as the event log names them.
 public enum SystemCall: String, Sendable {
-    case map, unmap, protect, fork, exit
+    case map, unmap, protect, madvise, fork, exit
 }
 
 /// A step of the emulated kernel, recorded in the event log of the core it
@@ -12,6 +12,12 @@ public enum KernelEvent: SoftwareEvent, Equatable {
     case contextSwitch(to: ProcessID?)
     case allocateFrame(FrameNumber)
     case zeroFrame(FrameNumber)
+    case zeroFrames(FrameNumber, count: UInt64)
+    case mapHugePage(VirtualAddress, FrameNumber)
+    case mapHugeZeroPage(VirtualAddress)
+    /// An eligible fault found no order-9 block: 4 KiB instead.
+    case hugePageFallback(VirtualAddress)
+    case splitHugePage(VirtualAddress)
     case copyFrame(into: FrameNumber, for: VirtualAddress)
     case pteWrite(VirtualAddress, PageTableEntry)
     case mapZeroPage(VirtualAddress)
@@ -36,6 +42,11 @@ public enum KernelEvent: SoftwareEvent, Equatable {
         case .contextSwitch: return "switch"
         case .allocateFrame: return "alloc frame"
         case .zeroFrame: return "zero frame"
+        case .zeroFrames: return "zero frames"
+        case .mapHugePage: return "map huge page"
+        case .mapHugeZeroPage: return "map huge zero page"
+        case .hugePageFallback: return "huge page fallback"
+        case .splitHugePage: return "split huge page"
         case .copyFrame: return "copy frame"
         case .pteWrite: return "pte write"
         case .mapZeroPage: return "map zero page"
@@ -55,6 +66,8 @@ public enum KernelEvent: SoftwareEvent, Equatable {
 
     public var address: VirtualAddress {
         switch self {
+        case .mapHugePage(let va, _), .mapHugeZeroPage(let va), .hugePageFallback(let va), .splitHugePage(let va):
+            return va
         case .syscall(_, let va, _), .copyFrame(_, let va), .pteWrite(let va, _), .mapZeroPage(let va),
              .copyOnWriteReuse(let va, _), .spuriousFault(let va, _), .segmentationFault(let va, _), .retry(let va):
             return va
@@ -67,8 +80,11 @@ public enum KernelEvent: SoftwareEvent, Equatable {
         switch self {
         case .syscall(_, _, let pages): return pages
         case .contextSwitch(let process): return process.map { UInt64($0.rawValue) } ?? 0xFFFF
-        case .allocateFrame(let frame), .zeroFrame(let frame), .copyFrame(let frame, _), .copyOnWriteReuse(_, let frame):
+        case .allocateFrame(let frame), .zeroFrame(let frame), .copyFrame(let frame, _), .copyOnWriteReuse(_, let frame),
+             .mapHugePage(_, let frame):
             return frame.rawValue
+        case .zeroFrames(_, let count): return count
+        case .mapHugeZeroPage, .hugePageFallback, .splitHugePage: return 0
         case .pteWrite(_, let entry), .spuriousFault(_, let entry): return entry.rawValue
         case .segmentationFault(_, let code): return UInt64(code)
         case .mapZeroPage, .retry: return 0

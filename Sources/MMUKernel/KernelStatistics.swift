@@ -7,6 +7,12 @@ public struct KernelStatistics: Hashable, Sendable {
     public var cowReuseFaults: UInt64 = 0
     public var segmentationFaults: UInt64 = 0
     public var outOfMemoryKills: UInt64 = 0
+    /// Huge pages allocated at fault (a first touch, or a write to the huge zero page).
+    public var thpFaults: UInt64 = 0
+    /// Eligible faults that found no order-9 block and took 4 KiB.
+    public var thpFallbacks: UInt64 = 0
+    public var hugeZeroPageFaults: UInt64 = 0
+    public var thpSplits: UInt64 = 0
     public var pagesZeroed: UInt64 = 0
     public var pagesCopied: UInt64 = 0
     /// Kernel operations that needed other cores to invalidate.

@@ -11,16 +11,44 @@ extension Kernel {
         machine.note(.syscall(call, address, pages: pages), on: core)
     }
 
-    /// `map`: a new region; frames come on first touch.
+    /// `map`: a new region (a hugetlb one when `pageSize` is 2 MiB or 1
+    /// GiB); frames come on first touch.
     mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions,
-                      machine: inout Machine) -> Bool {
+                      pageSize: PageSize = .size4K, machine: inout Machine) -> Bool {
         beginSystemCall(.map, address, pages: pages, on: core, machine: &machine)
         defer { machine[core].end(.syscall) }
         guard let process = scheduler[core] else { return false }
         let range = address.page..<address.page.advanced(by: Int64(pages))
         guard !processes[process].regions.overlaps(range) else { return false }
-        processes[process].regions.insert(Region(pages: range, permissions: permissions))
+        processes[process].regions.insert(Region(pages: range, permissions: permissions, pageSize: pageSize))
         return true
+    }
+
+    /// `madvise … hugepage|nohugepage`: the range's regions take the advice;
+    /// no page table changes.
+    mutating func madvise(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ advice: HugePageAdvice,
+                          machine: inout Machine) {
+        beginSystemCall(.madvise, address, pages: pages, on: core, machine: &machine)
+        defer { machine[core].end(.syscall) }
+        guard let process = scheduler[core] else { return }
+        processes[process].regions.setAdvice(address.page..<address.page.advanced(by: Int64(pages)), advice)
+    }
+
+    /// The frames a leaf maps: one, or every 4 KiB frame of a huge page.
+    static func frames(of entry: PageTableEntry, at slot: PageTableSlot) -> [FrameNumber] {
+        let count = slot.level == .pt ? 1 : slot.pagesSpanned
+        return (0..<count).map { FrameNumber(entry.frame.rawValue + $0) }
+    }
+
+    /// What to invalidate after changing the leaves at `slots` (address
+    /// order): one INVLPG per huge page when all are huge, else the 4 KiB
+    /// pages from the first to the end of the last.
+    static func span(of slots: [PageTableSlot], empty at: VirtualPageNumber) -> InvalidationSpan {
+        guard let first = slots.first, let last = slots.last else { return .pages(at..<at, stride: .size4K) }
+        let pages = first.firstPage..<last.pages.upperBound
+        guard slots.allSatisfy({ $0.level != .pt }) else { return .pages(pages, stride: .size4K) }
+        let smallest = slots.map(\.level.rawValue).min() ?? PagingLevel.pd.rawValue
+        return .pages(pages, stride: PagingLevel(rawValue: smallest)?.leafSize ?? .size4K)
     }
 
     /// `unmap`: clears the range's PTEs, frees the page-table pages that no
@@ -31,12 +59,15 @@ extension Kernel {
         defer { machine[core].end(.syscall) }
         guard let process = scheduler[core] else { return }
         let pages = address.page..<address.page.advanced(by: Int64(count))
+        guard splitHugeLeaves(cutBy: pages, of: process, on: core, machine: &machine) else {
+            return outOfMemory(process, on: core, machine: &machine)
+        }
         var dataFrames: [FrameNumber] = []
         var cleared: [PageTableSlot] = []
         PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, entry in
             guard slot.isLeaf(entry) else { return .descend }
             cleared.append(slot)
-            dataFrames.append(entry.frame)
+            dataFrames += Self.frames(of: entry, at: slot)
             return .skip
         }
         for slot in cleared {
@@ -44,10 +75,8 @@ extension Kernel {
         }
         processes[process].regions.remove(pages)
         let tableFrames = freeUncoveredTables(process, pages, on: core, machine: &machine)
-        let span: InvalidationSpan = cleared.isEmpty ? .pages(pages.lowerBound..<pages.lowerBound)
-            : .pages(cleared[0].firstPage..<cleared[cleared.count - 1].firstPage.advanced(by: 1))
-        shootDown(process, span, initiator: core, reason: .unmap, dataFrames: dataFrames, tableFrames: tableFrames,
-                  machine: &machine)
+        shootDown(process, Self.span(of: cleared, empty: pages.lowerBound), initiator: core, reason: .unmap,
+                  dataFrames: dataFrames, tableFrames: tableFrames, machine: &machine)
     }
 
     /// `protect`: new rights for the range; every present PTE is rewritten (a
@@ -59,8 +88,11 @@ extension Kernel {
         guard let process = scheduler[core] else { return }
         let pages = address.page..<address.page.advanced(by: Int64(count))
         processes[process].regions.setPermissions(pages, permissions)
+        guard splitHugeLeaves(cutBy: pages, of: process, on: core, machine: &machine) else {
+            return outOfMemory(process, on: core, machine: &machine)
+        }
         var rewrites: [(PageTableSlot, PageTableEntry)] = []
-        var narrowed: Range<VirtualPageNumber>? = nil
+        var narrowed: [PageTableSlot] = []
         PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, old in
             guard slot.isLeaf(old) else { return .descend }
             var new = old
@@ -72,15 +104,16 @@ extension Kernel {
             if permissions.contains(.execute) { new.flags.remove(.noExecute) } else { new.flags.insert(.noExecute) }
             rewrites.append((slot, new))
             if old.has(.writable) && !new.has(.writable) || !old.has(.noExecute) && new.has(.noExecute) {
-                narrowed = (narrowed?.lowerBound ?? slot.firstPage)..<slot.firstPage.advanced(by: 1)
+                narrowed.append(slot)
             }
             return .skip
         }
         for (slot, entry) in rewrites {
             writeEntry(entry, at: slot.table, slot.index, for: slot.address, on: core, machine: &machine)
         }
-        if let narrowed {
-            shootDown(process, .pages(narrowed), initiator: core, reason: .narrow, machine: &machine)
+        if !narrowed.isEmpty {
+            shootDown(process, Self.span(of: narrowed, empty: pages.lowerBound), initiator: core, reason: .narrow,
+                      machine: &machine)
         }
     }
 
@@ -111,7 +144,7 @@ extension Kernel {
         // Leaves in address order; each table after everything below it.
         var memory = machine.memory
         PageTableVisitor.visit(&memory, root: space.pml4, pages: PageTableVisitor.allPages, enter: { _, slot, entry in
-            if slot.isLeaf(entry) { dataFrames.append(entry.frame) }
+            if slot.isLeaf(entry) { dataFrames += Self.frames(of: entry, at: slot) }
             return .descend
         }, leave: { _, slot, entry in
             if !slot.isLeaf(entry) { tableFrames.append(entry.frame) }

@@ -13,6 +13,12 @@ import MMUHardware
 ///    everywhere, the new frame installed, and the old frame's reference dropped;
 /// 5. return, and the access is retried.
 ///
+/// Huge pages come in at step 2 (`HugePages`): a hugetlb region's fault is
+/// handled whole; a not-present PD entry in a region eligible for THP gets a
+/// 2 MiB page (or the huge zero page) unless no order-9 block is free; a
+/// write to a COW huge leaf reuses it, replaces the huge zero page, or
+/// splits it and goes on down the 4 KiB path.
+///
 /// Out of frames at any step, the process is killed (`faults.oom`).
 enum PageFaultHandler {
     static func handle(_ fault: PageFault, on core: CoreID, kernel: inout Kernel, machine: inout Machine) -> FaultResolution {
@@ -34,8 +40,44 @@ enum PageFaultHandler {
             return .skipInstruction
         }
 
-        // 2. Page-table pages below the PML4 are allocated when first needed.
-        guard let table = kernel.ensureLeafTable(process, cr2, on: core, machine: &machine) else {
+        if region.isHugeTLB {
+            return HugePages.hugeTLBFault(fault, region, process, on: core, kernel: &kernel, machine: &machine)
+        }
+
+        // 2. Page-table pages below the PML4 are allocated when first needed,
+        // the PD first: a 2 MiB mapping may stand there.
+        guard let pd = kernel.ensureTable(process, cr2, level: .pd, on: core, machine: &machine) else {
+            kernel.outOfMemory(process, on: core, machine: &machine)
+            return .processKilled
+        }
+        let pdIndex = cr2.index(at: .pd)
+        let pdEntry = machine.memory.readEntry(pd, pdIndex)
+        if pdEntry.isPresent && pdEntry.has(.pageSize) {
+            guard kind == .write && pdEntry.has(.copyOnWrite) else {
+                machine.note(.spuriousFault(cr2, pdEntry), on: core)
+                machine[core].charge(.faultExit)
+                return .retry
+            }
+            switch HugePages.copyOnWrite(fault, pdEntry, region, process, pd: pd, pdIndex, on: core,
+                                         kernel: &kernel, machine: &machine) {
+            case .resolved:
+                machine[core].charge(.faultExit)
+                return .retry
+            case .split:
+                break
+            case .outOfMemory:
+                kernel.outOfMemory(process, on: core, machine: &machine)
+                return .processKilled
+            }
+        } else if !pdEntry.isPresent && HugePages.isEligible(cr2, in: region, mode: kernel.configuration.thp) {
+            if HugePages.mapFirstTouch(fault, region, pd: pd, pdIndex, on: core, kernel: &kernel, machine: &machine) {
+                machine[core].charge(.faultExit)
+                return .retry
+            }
+            kernel.statistics[core.rawValue].thpFallbacks &+= 1
+            machine.note(.hugePageFallback(cr2), on: core)
+        }
+        guard let table = kernel.ensureTable(process, cr2, on: core, machine: &machine) else {
             kernel.outOfMemory(process, on: core, machine: &machine)
             return .processKilled
         }
@@ -92,12 +134,7 @@ enum PageFaultHandler {
         if old != .zeroPage && kernel.frames.referenceCount(old) == 1 {
             // No copy, no invalidation: a stale read-only entry elsewhere does
             // not permit a write, so the writer re-walks.
-            kernel.statistics[core.rawValue].cowReuseFaults &+= 1
-            machine.note(.copyOnWriteReuse(cr2, old), on: core)
-            var reused = entry
-            reused.flags.formUnion([.writable, .dirty])
-            reused.flags.remove(.copyOnWrite)
-            kernel.writeEntry(reused, at: table, index, for: cr2, on: core, machine: &machine)
+            HugePages.reuse(entry, at: table, index, for: cr2, on: core, kernel: &kernel, machine: &machine)
             return true
         }
         guard let frame = kernel.allocateFrame(.data, on: core, machine: &machine) else { return false }
@@ -110,7 +147,7 @@ enum PageFaultHandler {
         }
         kernel.writeEntry(.empty, at: table, index, for: cr2, on: core, machine: &machine)
         if !kernel.injects(.cowBreakWithoutInvalidation) {
-            kernel.shootDown(process, .pages(cr2.page..<cr2.page.advanced(by: 1)), initiator: core,
+            kernel.shootDown(process, .pages(cr2.page..<cr2.page.advanced(by: 1), stride: .size4K), initiator: core,
                              reason: .narrow, machine: &machine)
         }
         let installed = Kernel.leafEntry(frame, in: region, writable: true, copyOnWrite: false)

@@ -9,8 +9,10 @@ extension Kernel {
 
     /// The leaf PTE the kernel installs for `frame` in `region`: A set, D and
     /// RW when `writable`, COW when shared, NX unless the region is executable.
-    static func leafEntry(_ frame: FrameNumber, in region: Region, writable: Bool, copyOnWrite: Bool) -> PageTableEntry {
+    static func leafEntry(_ frame: FrameNumber, in region: Region, writable: Bool, copyOnWrite: Bool,
+                          size: PageSize = .size4K) -> PageTableEntry {
         var flags: PageTableEntry.Flags = [.present, .user, .accessed]
+        if size != .size4K { flags.insert(.pageSize) }
         if writable { flags.formUnion([.writable, .dirty]) }
         if copyOnWrite { flags.insert(.copyOnWrite) }
         if !region.permissions.contains(.execute) { flags.insert(.noExecute) }
@@ -26,33 +28,55 @@ extension Kernel {
         machine.storeEntry(entry, in: table, at: index, from: core)
     }
 
-    /// The PT covering `address` in `process`, or nil when some level is missing.
+    /// The PT covering `address` in `process`, or nil when some level is
+    /// missing or a huge leaf maps it.
     func leafTable(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> FrameNumber? {
         var table = processes[process].pml4
         var level = PagingLevel.pml4
         while let below = level.below {
             let entry = memory.readEntry(table, address.index(at: level))
-            guard entry.isPresent else { return nil }
+            guard entry.isPresent, !entry.has(.pageSize) else { return nil }
             table = entry.frame
             level = below
         }
         return table
     }
 
-    /// Allocates the missing page-table pages down to the PT covering `address`,
-    /// each at `cost.frame.alloc + cost.frame.zero + cost.pte.write` on `core`.
-    /// Nil when out of frames.
-    mutating func ensureLeafTable(_ process: ProcessID, _ address: VirtualAddress, on core: CoreID,
-                                  machine: inout Machine) -> FrameNumber? {
+    /// The entry that maps `address` in `process` and where it sits: a PTE,
+    /// or a huge leaf (PS) above; nil when a table on the way is missing. The
+    /// entry may be not present.
+    func leaf(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> (PageTableSlot, PageTableEntry)? {
         var table = processes[process].pml4
         var level = PagingLevel.pml4
-        while let below = level.below {
+        while true {
+            let index = address.index(at: level)
+            let entry = memory.readEntry(table, index)
+            let slot = PageTableSlot(table: table, index: index, level: level,
+                                     firstPage: VirtualPageNumber(address.pageNumber & ~(UInt64(1) << (level.indexShift - Paging.pageShift) - 1)))
+            if slot.isLeaf(entry) { return (slot, entry) }
+            guard entry.isPresent, let below = level.below else { return nil }
+            table = entry.frame
+            level = below
+        }
+    }
+
+    /// Allocates the missing page-table pages down to the table whose entries
+    /// are at `level` for `address` (the PT for `.pt`), each at
+    /// `cost.frame.alloc + cost.frame.zero + cost.pte.write` on `core`. Nil
+    /// when out of frames, or when a huge leaf stands above `level`.
+    mutating func ensureTable(_ process: ProcessID, _ address: VirtualAddress, level target: PagingLevel = .pt,
+                              on core: CoreID, machine: inout Machine) -> FrameNumber? {
+        var table = processes[process].pml4
+        var level = PagingLevel.pml4
+        while level != target, let below = level.below {
             let index = address.index(at: level)
             var entry = machine.memory.readEntry(table, index)
             if !entry.isPresent {
                 guard let frame = allocateZeroedFrame(.pageTable, on: core, machine: &machine) else { return nil }
                 entry = PageTableEntry(frame: frame, flags: Self.tableEntryFlags)
                 writeEntry(entry, at: table, index, for: address, on: core, machine: &machine)
+            } else if entry.has(.pageSize) {
+                return nil
             }
             table = entry.frame
             level = below

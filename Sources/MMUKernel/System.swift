@@ -81,10 +81,17 @@ public struct System: Sendable {
     /// `tick CORE`.
     public mutating func tick(core: CoreID) { kernel.tick(core: core, machine: &machine) }
 
-    /// `map`: a new region of the core's process; false when it overlaps one.
+    /// `map`: a new region of the core's process (hugetlb when `pageSize`
+    /// is 2 MiB or 1 GiB); false when it overlaps one.
     @discardableResult
-    public mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions) -> Bool {
-        kernel.map(core: core, address, pages: pages, permissions, machine: &machine)
+    public mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions,
+                             pageSize: PageSize = .size4K) -> Bool {
+        kernel.map(core: core, address, pages: pages, permissions, pageSize: pageSize, machine: &machine)
+    }
+
+    /// `madvise … hugepage|nohugepage`.
+    public mutating func madvise(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ advice: HugePageAdvice) {
+        kernel.madvise(core: core, address, pages: pages, advice, machine: &machine)
     }
 
     /// `unmap`.

@@ -6,9 +6,11 @@ public enum Directive: Hashable, Sendable {
     case set(key: String, value: String)
     case process(pid: UInt64)
     case `switch`(core: Int, pid: UInt64?)
-    case map(core: Int, address: VirtualAddress, pages: UInt64, permissions: RegionPermissions)
+    /// `map`; `pageSize` 2 MiB or 1 GiB maps a hugetlb region.
+    case map(core: Int, address: VirtualAddress, pages: UInt64, permissions: RegionPermissions, pageSize: PageSize)
     case unmap(core: Int, address: VirtualAddress, pages: UInt64)
     case protect(core: Int, address: VirtualAddress, pages: UInt64, permissions: RegionPermissions)
+    case madvise(core: Int, address: VirtualAddress, pages: UInt64, advice: HugePageAdvice)
     case fork(core: Int, child: UInt64)
     case exit(core: Int)
     case tick(core: Int)
@@ -20,7 +22,8 @@ public enum Directive: Hashable, Sendable {
     /// The core the directive runs on, if any.
     public var core: Int? {
         switch self {
-        case .switch(let core, _), .map(let core, _, _, _), .unmap(let core, _, _), .protect(let core, _, _, _),
+        case .switch(let core, _), .map(let core, _, _, _, _), .unmap(let core, _, _), .protect(let core, _, _, _),
+             .madvise(let core, _, _, _),
              .fork(let core, _), .exit(let core), .tick(let core), .access(let core, _, _, _):
             return core
         case .set, .process, .expect:

@@ -163,12 +163,30 @@ public struct MMTReader {
         case "switch":
             try arity("CORE PID|idle", 2)
             directive = .switch(core: try core(1), pid: fields[2].text == "idle" ? nil : try number(2, "PID"))
-        case "map", "protect":
-            try arity("CORE VA PAGES PERM", 4)
+        case "map":
+            try arity("CORE VA PAGES PERM [2m|1g]", 4, 5)
             let (c, va, pages) = (try core(1), VirtualAddress(try number(2, "VA")), try number(3, "PAGES"))
             let perm = try permissions(4)
-            directive = name == "map" ? .map(core: c, address: va, pages: pages, permissions: perm)
-                : .protect(core: c, address: va, pages: pages, permissions: perm)
+            var size = PageSize.size4K
+            if fields.count == 6 {
+                switch fields[5].text {
+                case "2m": size = .size2M
+                case "1g": size = .size1G
+                default: throw fail(5, "page size '\(printable(fields[5].text))' must be 2m or 1g")
+                }
+            }
+            directive = .map(core: c, address: va, pages: pages, permissions: perm, pageSize: size)
+        case "protect":
+            try arity("CORE VA PAGES PERM", 4)
+            let (c, va, pages) = (try core(1), VirtualAddress(try number(2, "VA")), try number(3, "PAGES"))
+            directive = .protect(core: c, address: va, pages: pages, permissions: try permissions(4))
+        case "madvise":
+            try arity("CORE VA PAGES hugepage|nohugepage", 4)
+            let (c, va, pages) = (try core(1), VirtualAddress(try number(2, "VA")), try number(3, "PAGES"))
+            guard let advice = HugePageAdvice(rawValue: String(fields[4].text)), advice != .none else {
+                throw fail(4, "advice '\(printable(fields[4].text))' must be hugepage or nohugepage")
+            }
+            directive = .madvise(core: c, address: va, pages: pages, advice: advice)
         case "unmap":
             try arity("CORE VA PAGES", 3)
             directive = .unmap(core: try core(1), address: VirtualAddress(try number(2, "VA")), pages: try number(3, "PAGES"))
@@ -201,7 +219,7 @@ public struct MMTReader {
             try arity("KEY VALUE", 2)
             directive = .expect(key: String(fields[1].text), value: try number(2, "VALUE"))
         default:
-            throw fail(0, "unknown directive '\(printable(name))' (expected set, process, switch, map, unmap, protect, fork, exit, tick, r, w, x or expect)")
+            throw fail(0, "unknown directive '\(printable(name))' (expected set, process, switch, map, unmap, protect, madvise, fork, exit, tick, r, w, x or expect)")
         }
         return TraceLine(directive: directive, line: line, columns: columns)
     }

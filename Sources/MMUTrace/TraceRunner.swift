@@ -96,9 +96,12 @@ public struct TraceRunner {
         case .switch(let core, let pid):
             running[core] = pid
             system.contextSwitch(core: CoreID(core), to: pid.flatMap(process))
-        case .map(let core, let address, let pages, let permissions):
+        case .map(let core, let address, let pages, let permissions, let pageSize):
             guard coreIsRunning(core, line) else { return }
-            system.map(core: CoreID(core), address, pages: pages, permissions)
+            system.map(core: CoreID(core), address, pages: pages, permissions, pageSize: pageSize)
+        case .madvise(let core, let address, let pages, let advice):
+            guard coreIsRunning(core, line) else { return }
+            system.madvise(core: CoreID(core), address, pages: pages, advice)
         case .unmap(let core, let address, let pages):
             guard coreIsRunning(core, line) else { return }
             system.unmap(core: CoreID(core), address, pages: pages)

@@ -31,6 +31,21 @@ struct Validator {
             guard let pid = running[core] else { throw fail(1, "core \(core) is idle: it runs no process") }
             return pid
         }
+        /// No hugetlb page may be cut by `range`.
+        func wholeHugePages(_ range: Range<VirtualPageNumber>, _ pid: UInt64, _ address: VirtualAddress, _ pages: UInt64) throws(TraceError) {
+            if let region = regions[pid]?.hugePageCut(by: range) {
+                throw fail(2, "\(address) + \(pages) pages cuts a \(region.pageSize) page of a hugetlb region")
+            }
+        }
+        /// A range that must be all mapped, cutting no hugetlb page.
+        func coveredRange(_ pid: UInt64, _ address: VirtualAddress, _ pages: UInt64) throws(TraceError) -> Range<VirtualPageNumber> {
+            let range = try pageRange(address, pages)
+            guard regions[pid]?.covers(range) == true else {
+                throw fail(2, "\(address) + \(pages) pages is not all mapped in process \(pid)")
+            }
+            try wholeHugePages(range, pid, address, pages)
+            return range
+        }
         func pageRange(_ address: VirtualAddress, _ pages: UInt64) throws(TraceError) -> Range<VirtualPageNumber> {
             guard address.isPageAligned else { throw fail(2, "VA \(address) is not page aligned") }
             guard address.rawValue < Paging.userAddressLimit else {
@@ -55,25 +70,35 @@ struct Validator {
             guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
             if let pid, regions[pid] == nil { throw fail(2, "process \(pid) does not exist") }
             running[core] = pid
-        case .map(let core, let address, let pages, _):
+        case .map(let core, let address, let pages, let permissions, let pageSize):
             let pid = try runningProcess(core)
             let range = try pageRange(address, pages)
+            if pageSize != .size4K {
+                let span = pageSize.bytes >> Paging.pageShift
+                guard address.rawValue % pageSize.bytes == 0 else {
+                    throw fail(2, "VA \(address) of a \(pageSize) hugetlb region is not aligned to \(pageSize)")
+                }
+                guard pages % span == 0 else {
+                    throw fail(3, "PAGES \(pages) of a \(pageSize) hugetlb region is not a multiple of \(span)")
+                }
+            }
             guard regions[pid]?.overlaps(range) != true else {
                 throw fail(2, "region \(address) + \(pages) pages overlaps a region of process \(pid)")
             }
-            if case .map(_, _, _, let permissions) = line.directive {
-                regions[pid]?.insert(Region(pages: range, permissions: permissions))
-            }
+            regions[pid]?.insert(Region(pages: range, permissions: permissions, pageSize: pageSize))
         case .unmap(let core, let address, let pages):
             let pid = try runningProcess(core)
-            regions[pid]?.remove(try pageRange(address, pages))
+            let range = try pageRange(address, pages)
+            try wholeHugePages(range, pid, address, pages)
+            regions[pid]?.remove(range)
         case .protect(let core, let address, let pages, let permissions):
             let pid = try runningProcess(core)
-            let range = try pageRange(address, pages)
-            guard regions[pid]?.covers(range) == true else {
-                throw fail(2, "\(address) + \(pages) pages is not all mapped in process \(pid)")
-            }
+            let range = try coveredRange(pid, address, pages)
             regions[pid]?.setPermissions(range, permissions)
+        case .madvise(let core, let address, let pages, let advice):
+            let pid = try runningProcess(core)
+            let range = try coveredRange(pid, address, pages)
+            regions[pid]?.setAdvice(range, advice)
         case .fork(let core, let child):
             let pid = try runningProcess(core)
             guard regions[child] == nil else { throw fail(2, "process \(child) already exists") }

@@ -20,14 +20,20 @@ private let prelude = "process 1\nswitch 0 1\n"
 /// standard output and exits 2).
 let corpus: [(trace: String, line: Int, column: Int, message: String)] = [
     // Unknown, missing, extra.
-    ("frob 0", 1, 1, "unknown directive 'frob' (expected set, process, switch, map, unmap, protect, fork, exit, tick, r, w, x or expect)"),
+    ("frob 0", 1, 1, "unknown directive 'frob' (expected set, process, switch, map, unmap, protect, madvise, fork, exit, tick, r, w, x or expect)"),
     ("set cores", 1, 10, "'set' needs KEY VALUE"),
     ("set cores 2 3", 1, 13, "unexpected '3': 'set' takes KEY VALUE"),
     ("process", 1, 8, "'process' needs PID"),
     ("process 1 2", 1, 11, "unexpected '2': 'process' takes PID"),
     ("switch 0", 1, 9, "'switch' needs CORE PID|idle"),
-    (prelude + "map 0 0x1000 1", 3, 15, "'map' needs CORE VA PAGES PERM"),
-    (prelude + "map 0 0x1000 1 rw x", 3, 19, "unexpected 'x': 'map' takes CORE VA PAGES PERM"),
+    (prelude + "map 0 0x1000 1", 3, 15, "'map' needs CORE VA PAGES PERM [2m|1g]"),
+    (prelude + "map 0 0x1000 1 rw x", 3, 19, "page size 'x' must be 2m or 1g"),
+    (prelude + "map 0 0x1000 1 rw 2m x", 3, 22, "unexpected 'x': 'map' takes CORE VA PAGES PERM [2m|1g]"),
+    (prelude + "madvise 0 0x1000 1", 3, 19, "'madvise' needs CORE VA PAGES hugepage|nohugepage"),
+    (prelude + "map 0 0x1000 1 rw\nmadvise 0 0x1000 1 huge", 4, 20, "advice 'huge' must be hugepage or nohugepage"),
+    (prelude + "map 0 0x200000 512 rw 2m\nunmap 0 0x201000 1", 4, 9, "0x201000 + 1 pages cuts a 2M page of a hugetlb region"),
+    (prelude + "map 0 0x201000 512 rw 2m", 3, 7, "VA 0x201000 of a 2M hugetlb region is not aligned to 2M"),
+    (prelude + "map 0 0x200000 100 rw 2m", 3, 16, "PAGES 100 of a 2M hugetlb region is not a multiple of 512"),
     (prelude + "unmap 0 0x1000", 3, 15, "'unmap' needs CORE VA PAGES"),
     (prelude + "protect 0 0x1000 1", 3, 19, "'protect' needs CORE VA PAGES PERM"),
     (prelude + "fork 0", 3, 7, "'fork' needs CORE CHILD"),
@@ -102,6 +108,7 @@ struct BadInputTests {
         case "pcid", "zero_page": #expect(message == "\(key) takes on or off, not 'bogus'\n")
         case "fork": #expect(message == "fork takes one of cow, copy, not 'bogus'\n")
         case "shootdown": #expect(message == "shootdown takes one of ipi, broadcast, deferred, not 'bogus'\n")
+        case "thp": #expect(message == "thp takes one of always, madvise, never, not 'bogus'\n")
         default:
             #expect(message.hasPrefix("'bogus' is not a number (\(key) takes "), "\(message)")
         }
@@ -111,7 +118,7 @@ struct BadInputTests {
     func garbage() {
         let result = run("garbage.mmt", [0, 1, 0xFF, 0x20, 0x41, 0x0A])
         #expect(result.status == 2 && result.out.isEmpty)
-        #expect(result.err.hasSuffix(":1:1: unknown directive '\\u{0}\\u{1}\\u{fffd}' (expected set, process, switch, map, unmap, protect, fork, exit, tick, r, w, x or expect)\n"))
+        #expect(result.err.hasSuffix(":1:1: unknown directive '\\u{0}\\u{1}\\u{fffd}' (expected set, process, switch, map, unmap, protect, madvise, fork, exit, tick, r, w, x or expect)\n"))
     }
 
     @Test("a 1 MB line is refused at the line-length limit instead of being read")

@@ -212,8 +212,8 @@ struct CoreTranslationTests {
         #expect(cycles == 1 + 10 + 100 + 2 * 1_000)
         #expect(gib.pscOccupancy == [1, 0, 0])
         // With the TLBs emptied, the next walk starts from the PML4E cache: one reference.
-        gib.core.l1d.flush(pcid: nil)
-        gib.core.l2.flush(pcid: nil)
+        gib.core.l1d1G.flush(pcid: nil)
+        gib.core.l2OneGig.flush(pcid: nil)
         let (_, again) = gib.access(T.address)
         #expect(again == 1 + 10 + 100 + 1_000)
         #expect(gib.core.statistics.pscHits == 1)

@@ -44,7 +44,7 @@ struct MMTReaderTests {
         #expect(trace.lines.count == 13)
         #expect(trace.lines[0].directive == .process(pid: 7))
         #expect(trace.lines[0].line == 5)
-        #expect(trace.lines[2].directive == .map(core: 1, address: VirtualAddress(0x40_0000), pages: 4, permissions: [.read, .write]))
+        #expect(trace.lines[2].directive == .map(core: 1, address: VirtualAddress(0x40_0000), pages: 4, permissions: [.read, .write], pageSize: .size4K))
         #expect(trace.lines[5].directive == .access(core: 1, kind: .read, address: VirtualAddress(0x40_0008), value: 255))
         #expect(trace.lines[10].directive == .switch(core: 0, pid: nil))
     }

@@ -34,6 +34,7 @@ public enum Pinned {
         case .ipiHandler: return 400
         case .invlpgb: return 60
         case .tlbsync: return 800
+        case .thpSplit: return 3000
         }
     }
 

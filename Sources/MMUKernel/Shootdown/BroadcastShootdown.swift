@@ -8,13 +8,12 @@ enum BroadcastShootdown: TLBShootdown {
     static func shootDown(_ request: ShootdownRequest, kernel: inout Kernel, machine: inout Machine) {
         let initiator = request.initiator
         let full = kernel.isFullFlush(request.span)
-        var pages: Range<VirtualPageNumber>? = nil
-        if case .pages(let range) = request.span, !full { pages = range }
-        let pageCount = UInt64(pages?.count ?? 1)
+        let pages = full ? nil : request.span.invalidations
+        let pageCount = full ? 1 : request.span.pageCount
         machine[initiator].charge(.invlpgb, times: pageCount)
         machine[initiator].charge(.tlbsync)
         machine.note(.broadcastInvalidation(pages: pageCount), on: initiator)
-        machine.broadcastInvalidation(pages: pages, pcid: request.pcid)
+        machine.broadcastInvalidation(pages: pages.map(Array.init), pcid: request.pcid)
         if full {
             for c in 0..<machine.cores.count where kernel.scheduler.current[c] != request.process {
                 kernel.processes[request.process].mayCache[c] = false

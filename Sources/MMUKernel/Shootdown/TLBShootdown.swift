@@ -1,17 +1,31 @@
 import MMUHardware
 
-/// What must stop being translated: a range of pages, or all of an address
-/// space's translations (fork's closing flush).
+/// What must stop being translated: a range of pages, invalidated one
+/// `stride` page at a time (4 KiB, or one INVLPG per huge page when only huge
+/// leaves changed), or all of an address space's translations (fork's
+/// closing flush).
 public enum InvalidationSpan: Hashable, Sendable {
-    case pages(Range<VirtualPageNumber>)
+    case pages(Range<VirtualPageNumber>, stride: PageSize)
     case everything
 
     /// Whether `page` lies in the span.
     func contains(_ page: VirtualPageNumber) -> Bool {
         switch self {
         case .everything: return true
-        case .pages(let range): return range.contains(page)
+        case .pages(let range, _): return range.contains(page)
         }
+    }
+
+    /// The pages invalidated one by one (one per stride), or nil for everything.
+    var invalidations: StrideTo<VirtualPageNumber>? {
+        guard case .pages(let range, let stride) = self else { return nil }
+        return Swift.stride(from: range.lowerBound, to: range.upperBound, by: Int64(stride.bytes >> Paging.pageShift))
+    }
+
+    /// How many single-page invalidations the span takes (what counts against `flush_ceiling`).
+    var pageCount: UInt64 {
+        guard case .pages(let range, let stride) = self else { return .max }
+        return UInt64(range.count) >> (stride.shift - Paging.pageShift)
     }
 }
 
@@ -49,7 +63,7 @@ extension Kernel {
     /// and is not a shootdown; an empty span invalidates nothing.
     mutating func shootDown(_ process: ProcessID, _ span: InvalidationSpan, initiator: CoreID, reason: InvalidationReason,
                             dataFrames: [FrameNumber] = [], tableFrames: [FrameNumber] = [], machine: inout Machine) {
-        if case .pages(let range) = span, range.isEmpty {
+        if case .pages(let range, _) = span, range.isEmpty {
             release(dataFrames: dataFrames, tableFrames: tableFrames, hold: false)
             return
         }
@@ -97,10 +111,7 @@ extension Kernel {
     /// Whether `span` is done with one full flush rather than INVLPG per page
     /// (more than `flush_ceiling` pages: Linux's `tlb_single_page_flush_ceiling`).
     func isFullFlush(_ span: InvalidationSpan) -> Bool {
-        switch span {
-        case .everything: return true
-        case .pages(let range): return UInt64(range.count) > configuration.flushCeiling
-        }
+        span.pageCount > configuration.flushCeiling
     }
 
     /// Invalidates `span` of `process` on one core, charged under `category`.
@@ -110,8 +121,8 @@ extension Kernel {
         if isFullFlush(span) {
             machine[core].flush(pcid: pcid, as: category)
             if scheduler[core] != process { processes[process].mayCache[core.rawValue] = false }
-        } else if case .pages(let range) = span {
-            for page in range { machine[core].invalidatePage(page.address, pcid: pcid, as: category) }
+        } else if let pages = span.invalidations {
+            for page in pages { machine[core].invalidatePage(page.address, pcid: pcid, as: category) }
         }
     }
 
