@@ -8,7 +8,10 @@
 /// - "same ns": a figure bound by DRAM or the interconnect keeps the Skylake
 ///   figure in nanoseconds, i.e. round(skylake cycles x gigahertz / 3.0);
 /// - ptcache lines: 1/8 of the L1D, 1/2 of the L2 and 1/2 of the core's share
-///   of the LLC, the fractions the Skylake defaults give.
+///   of the LLC, the fractions the Skylake defaults give;
+/// - one L1 array, all sizes (AMD): an L1 TLB that holds every page size in one
+///   fully associative array gets that array's full size for each page-size
+///   array (4 KiB, 2 MiB, 1 GiB), as CPUID enumerates it per size.
 extension CPUPreset {
     public static let all: [CPUPreset] = [skylake, icelake, zen3, zen4]
 
@@ -23,6 +26,14 @@ extension CPUPreset {
             ("tlb.l1i.ways", "8"),           // [IntelOpt] T2-15; [WikiChip]: 8-way
             ("tlb.l2.entries", "1536"),      // [IntelOpt] T2-15: STLB 4 KiB + 2 MiB, 1536 entries
             ("tlb.l2.ways", "12"),           // [IntelOpt] T2-15: 12-way
+            ("tlb.l1d.2m.entries", "32"),    // [IntelOpt] T2-15: DTLB 2/4 MiB, 32 entries
+            ("tlb.l1d.2m.ways", "4"),        // [IntelOpt] T2-15: 4-way
+            ("tlb.l1d.1g.entries", "4"),     // [IntelOpt] T2-15: DTLB 1 GiB, 4 entries
+            ("tlb.l1d.1g.ways", "4"),        // [IntelOpt] T2-15: 4-way (fully associative)
+            ("tlb.l1i.2m.entries", "8"),     // [IntelOpt] T2-15: ITLB 2/4 MiB, 8 entries per thread
+            ("tlb.l1i.2m.ways", "8"),        // [IntelOpt] T2-15: fully associative
+            ("tlb.l2.1g.entries", "16"),     // [IntelOpt] T2-15: STLB 1 GiB, 16 entries
+            ("tlb.l2.1g.ways", "4"),         // [IntelOpt] T2-15: 4-way
             ("psc.pml4e", "2"),              // [Bhattacharjee13] (not verified; Intel publishes no PSC sizes)
             ("psc.pdpte", "4"),              // [Bhattacharjee13] (not verified)
             ("psc.pde", "32"),               // [Bhattacharjee13] (not verified)
@@ -55,6 +66,7 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // [Shan19][DF25] interrupt entry + exit, priced like #PF
             ("cost.invlpgb", "100"),         // estimate; hypothetical on Intel (no INVLPGB)
             ("cost.tlbsync", "600"),         // estimate [vanRiel25]; hypothetical on Intel
+            ("cost.thp.split", "10000"),     // estimate [LinuxTHP]: 512 subpages' counts (~20 cycles each) + locking
         ])
 
     /// Intel Ice Lake-SP (Sunny Cove core, 3rd-gen Xeon Scalable, 2021) at 3.0 GHz.
@@ -67,6 +79,14 @@ extension CPUPreset {
             ("tlb.l1i.ways", "8"),           // [WikiChip-SNC] as Skylake (not enumerated by leaf 0x18)
             ("tlb.l2.entries", "2048"),      // [CPUID-ICL] leaf 0x18.6 + 0x18.7: 2 x 1024 entries hold 4 KiB
             ("tlb.l2.ways", "16"),           // [CPUID-ICL] 2 x 8 ways over 128 sets
+            ("tlb.l1d.2m.entries", "32"),    // [CPUID-ICL] leaf 0x18.4: load DTLB 2/4 MiB, 4 ways x 8 sets
+            ("tlb.l1d.2m.ways", "4"),        // [CPUID-ICL] leaf 0x18.4
+            ("tlb.l1d.1g.entries", "8"),     // [CPUID-ICL] leaf 0x18.5: load DTLB 1 GiB, 8 entries, fully assoc.
+            ("tlb.l1d.1g.ways", "8"),        // [CPUID-ICL] fully associative
+            ("tlb.l1i.2m.entries", "8"),     // [CPUID-ICL] leaf 0x18.1: 8, fully assoc.; [WikiChip-SNC] 8 per thread
+            ("tlb.l1i.2m.ways", "8"),        // [CPUID-ICL] fully associative
+            ("tlb.l2.1g.entries", "1024"),   // [CPUID-ICL] leaf 0x18.7: the 4 KiB + 1 GiB STLB array, 1024 entries
+            ("tlb.l2.1g.ways", "8"),         // [CPUID-ICL] 8 ways x 128 sets (its 4 KiB share not modelled)
             ("psc.pml4e", "2"),              // derived: Skylake value (Intel publishes no PSC sizes)
             ("psc.pdpte", "4"),              // derived: Skylake value
             ("psc.pde", "32"),               // derived: Skylake value
@@ -99,6 +119,7 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // hypothetical on Intel (no INVLPGB): Skylake value
             ("cost.tlbsync", "600"),         // hypothetical on Intel (no TLBSYNC): Skylake value
+            ("cost.thp.split", "10000"),     // derived: same cycles as Skylake (kernel code path)
         ])
 
     /// AMD Zen 3 (Ryzen 5000 "Vermeer", EPYC 7003 "Milan", 2020) at 3.5 GHz.
@@ -111,6 +132,14 @@ extension CPUPreset {
             ("tlb.l1i.ways", "64"),          // [CPUID-Zen3] fully associative
             ("tlb.l2.entries", "2048"),      // [CPUID-Zen3] 0x80000006 EBX[27:16] = 800h (L2 DTLB 4 KiB)
             ("tlb.l2.ways", "16"),           // [AMDSOG-Zen3] 16-way (not re-read); CPUID reports code 6 for 4 KiB
+            ("tlb.l1d.2m.entries", "64"),    // [CPUID-Zen3] 0x80000005 EAX[31:16] = FF40h; rule: one L1 array, all sizes
+            ("tlb.l1d.2m.ways", "64"),       // [CPUID-Zen3] fully associative
+            ("tlb.l1d.1g.entries", "64"),    // [CPUID-Zen3] 0x80000019 EAX[31:16] = F040h; rule: one L1 array
+            ("tlb.l1d.1g.ways", "64"),       // [CPUID-Zen3] fully associative
+            ("tlb.l1i.2m.entries", "64"),    // [CPUID-Zen3] 0x80000005 EAX[15:0] = FF40h; rule: one L1 array
+            ("tlb.l1i.2m.ways", "64"),       // [CPUID-Zen3] fully associative
+            ("tlb.l2.1g.entries", "64"),     // [CPUID-Zen3] 0x80000019 EBX[31:16] = F040h: L2 DTLB 1 GiB, 64
+            ("tlb.l2.1g.ways", "64"),        // [CPUID-Zen3] code Fh: fully associative
             ("psc.pml4e", "32"),             // [CnC-N1][AMDSOG-Zen4] 64-entry PDC (Zen 2, Zen 4), split evenly
             ("psc.pdpte", "32"),             // [CnC-N1][AMDSOG-Zen4] as above (Zen 3 assumed equal)
             ("psc.pde", "32"),               // derived: PDEs live in the L2 DTLB; Skylake PDE-cache size
@@ -143,6 +172,7 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] Zen 3 has INVLPGB; estimate, same cycles
             ("cost.tlbsync", "700"),         // [vanRiel25] estimate, same ns (200 ns) at 3.5 GHz
+            ("cost.thp.split", "10000"),     // derived: same cycles as Skylake (kernel code path)
         ])
 
     /// AMD Zen 4 (Ryzen 7000 "Raphael", EPYC 9004 "Genoa", 2022) at 3.7 GHz.
@@ -155,6 +185,14 @@ extension CPUPreset {
             ("tlb.l1i.ways", "64"),          // [AMDSOG-Zen4] fully associative
             ("tlb.l2.entries", "3072"),      // [AMDSOG-Zen4][CPUID-Zen4] L2 DTLB 3072 entries (C00h)
             ("tlb.l2.ways", "24"),           // [AMDSOG-Zen4] 24-way
+            ("tlb.l1d.2m.entries", "72"),    // [CPUID-Zen4] 0x80000005 EAX[31:16] = FF48h; rule: one L1 array, all sizes
+            ("tlb.l1d.2m.ways", "72"),       // [CPUID-Zen4] fully associative
+            ("tlb.l1d.1g.entries", "72"),    // [CPUID-Zen4] 0x80000019 EAX[31:16] = F048h; rule: one L1 array
+            ("tlb.l1d.1g.ways", "72"),       // [CPUID-Zen4] fully associative
+            ("tlb.l1i.2m.entries", "64"),    // [CPUID-Zen4] 0x80000005 EAX[15:0] = FF40h; rule: one L1 array
+            ("tlb.l1i.2m.ways", "64"),       // [CPUID-Zen4] fully associative
+            ("tlb.l2.1g.entries", "64"),     // [CPUID-Zen4] 0x80000019 EBX[31:16] = F040h: L2 DTLB 1 GiB, 64
+            ("tlb.l2.1g.ways", "64"),        // [CPUID-Zen4] code Fh: fully associative
             ("psc.pml4e", "32"),             // [AMDSOG-Zen4] 64-entry page-directory cache, split evenly
             ("psc.pdpte", "32"),             // [AMDSOG-Zen4] as above
             ("psc.pde", "32"),               // derived: PDEs live in the L2 DTLB; Skylake PDE-cache size
@@ -187,5 +225,6 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] estimate, same cycles
             ("cost.tlbsync", "740"),         // [vanRiel25] estimate, same ns (200 ns) at 3.7 GHz
+            ("cost.thp.split", "10000"),     // derived: same cycles as Skylake (kernel code path)
         ])
 }
