@@ -151,23 +151,30 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         storage[slot.index] = Stored(entry: .empty, state: Policy.emptyState)
     }
 
-    /// Empties every slot of the set of `key` whose entry `matches`. Reads
-    /// before it writes: a set with no match is left untouched.
+    /// Empties every slot of the set of `key` whose entry `matches` (a pure
+    /// test: it may be asked twice of a slot), calling `removed` once with
+    /// each entry taken out. Reads before it writes: a set with no match is
+    /// left untouched.
     @inline(__always)
-    public mutating func removeAll(inSetOf key: UInt64, where matches: (Entry) -> Bool) {
+    public mutating func removeAll(inSetOf key: UInt64, where matches: (Entry) -> Bool,
+                                   removed: (Entry) -> Void = { _ in }) {
         guard !storage.isEmpty else { return }
         let base = firstSlot(ofSetFor: key)
         let end = base &+ ways
         guard var slot = find(set: key, where: matches)?.index else { return }
         while slot < end {
-            if matches(storage[slot].entry) { remove(Slot(slot)) }
+            let entry = storage[slot].entry
+            if matches(entry) {
+                removed(entry)
+                remove(Slot(slot))
+            }
             slot &+= 1
         }
     }
 
-    /// Empties every valid entry `matches` accepts. Filled slots sit mostly at
-    /// the front of each set, so the scan stops once every valid entry has
-    /// been seen.
+    /// Empties every valid entry `matches` accepts (asked once per valid
+    /// entry). Filled slots sit mostly at the front of each set, so the scan
+    /// stops once every valid entry has been seen.
     @inline(__always)
     public mutating func removeAll(where matches: (Entry) -> Bool) {
         let valid = validCount

@@ -206,11 +206,11 @@ public struct TranslationLookasideBuffer: Sendable {
         let page = address.rawValue >> size.shift
         let tag = Self.tag(page, size)
         var removedLarge = 0
-        array.removeAll(inSetOf: page) { e in
-            let hit = e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global)))
-            if hit && e.size != .size4K { removedLarge += 1 }
-            return hit
-        }
+        array.removeAll(inSetOf: page, where: { e in
+            e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global)))
+        }, removed: { e in
+            if e.size != .size4K { removedLarge += 1 }
+        })
         largeEntries -= removedLarge
     }
 
