@@ -52,7 +52,7 @@ public struct LineChart: Hashable, Sendable {
 
     /// The chart as a self-contained SVG document.
     public func svg(width: Int = 760, height: Int = 440) -> String {
-        let legend = SVG.legend(series.map { $0.name.isEmpty ? yLabel : $0.name }, x: 70, y: Double(height) - 40,
+        let legend = SVG.legend(series.map { $0.name.isEmpty ? yLabel : $0.name }, x: 70, y: Double(height) - 22,
                                 width: Double(width) - 90, group: "line")
         let canvasHeight = height + Int(legend.height)
         let plot = SVG.Area(left: 70, top: 40, right: Double(width) - 20, bottom: Double(height) - 90)

@@ -80,7 +80,7 @@ public enum SVG {
         }
         out += "<line x1=\"\(number(plot.left))\" y1=\"\(number(plot.bottom))\" x2=\"\(number(plot.right))\" y2=\"\(number(plot.bottom))\" stroke=\"#333\"/>\n"
         out += "<line x1=\"\(number(plot.left))\" y1=\"\(number(plot.top))\" x2=\"\(number(plot.left))\" y2=\"\(number(plot.bottom))\" stroke=\"#333\"/>\n"
-        out += text((plot.left + plot.right) / 2, plot.bottom + 44, xLabel, extra: " font-size=\"13\"")
+        out += text((plot.left + plot.right) / 2, plot.bottom + 38, xLabel, extra: " font-size=\"13\"")
         let middle = (plot.top + plot.bottom) / 2
         out += text(16, middle, yLabel, extra: " font-size=\"13\" transform=\"rotate(-90 16 \(number(middle)))\"")
         return out
