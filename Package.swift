@@ -57,7 +57,7 @@ let package = Package(
                     swiftSettings: faultInjection),
         .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport", "MMUFuzzing"]),
         .testTarget(name: "MMUCalibrationTests", dependencies: ["MMUCalibration", "MMUKernel", "MMUHardware", "MMUTrace"]),
-        .testTarget(name: "MMUExperimentsTests", dependencies: ["MMUExperiments", "MMUTrace", "MMUKernel"]),
+        .testTarget(name: "MMUExperimentsTests", dependencies: ["MMUExperiments", "MMUTrace", "MMUKernel", "TestSupport"]),
         .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUCalibration", "MMUTrace", "MMUKernel"]),
     ],
     swiftLanguageModes: [.v6]
