@@ -37,7 +37,7 @@ let package = Package(
         // Measuring the host's fault paths and fitting the model to them (`mmusim calibrate`).
         .target(name: "MMUCalibration", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         // Sweeps over traces, presets and settings (local threads, Slurm job arrays), merged tables, plots.
-        .target(name: "MMUExperiments", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        .target(name: "MMUExperiments", dependencies: ["MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         // Argument parsing and the commands, as a library.
         .target(name: "MMUCommands", dependencies: ["MMUExperiments", "MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),

@@ -102,14 +102,8 @@ public struct Experiment: Hashable, Sendable {
     /// Settings applied to every cell, after the trace's `set` lines and before the axes.
     public var settings: [Setting] = []
 
-    public init(traces: [String] = [], format: TraceFormat? = nil, presets: [String] = [], axes: [SweepAxis] = [],
-                settings: [Setting] = []) {
-        self.traces = traces
-        self.format = format
-        self.presets = presets
-        self.axes = axes
-        self.settings = settings
-    }
+    /// An empty experiment, filled in by a file and the command line.
+    public init() {}
 
     /// Every cell in table order: traces outermost, then presets, then each
     /// axis in the order given (the first outermost, the last innermost).
@@ -148,11 +142,6 @@ public struct Experiment: Hashable, Sendable {
 public struct Setting: Hashable, Sendable {
     public var key: String
     public var value: String
-
-    public init(key: String, value: String) {
-        self.key = key
-        self.value = value
-    }
 
     public var text: String { "\(key)=\(value)" }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MMUCalibration
 import MMUTrace
 
 /// The results directory of a sweep (`--out DIR`):
@@ -44,15 +45,9 @@ public struct ResultDirectory: Sendable {
         return nil
     }
 
-    /// Writes `text` to `path` atomically; a message when it cannot.
+    /// Writes `text` to `path` atomically (`AtomicFile`); a message when it cannot.
     public static func write(_ text: String, to path: String) -> String? {
-        switch AtomicFile.create(path) {
-        case .success(var file):
-            file.write(text)
-            return file.commit() ? nil : "\(path): cannot write"
-        case .failure(let error):
-            return "\(error.file): \(error.message)"
-        }
+        Calibration.write(text, to: path)
     }
 
     /// The whole text of `path`, or nil when it cannot be read.

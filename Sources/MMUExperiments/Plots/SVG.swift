@@ -23,19 +23,10 @@ public enum SVG {
 
     /// Text safe inside an element or an attribute.
     public static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        text.reduce(into: "") { out, character in out += entities[character] ?? String(character) }
     }
+
+    static let entities: [Character: String] = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
 
     /// A short label for an axis tick: 950, 1.2k, 3.4M, 5G.
     public static func compact(_ value: Double) -> String {
