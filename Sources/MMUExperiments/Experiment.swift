@@ -102,8 +102,14 @@ public struct Experiment: Hashable, Sendable {
     /// Settings applied to every cell, after the trace's `set` lines and before the axes.
     public var settings: [Setting] = []
 
-    /// An empty experiment, filled in by a file and the command line.
-    public init() {}
+    public init(traces: [String] = [], format: TraceFormat? = nil, presets: [String] = [], axes: [SweepAxis] = [],
+                settings: [Setting] = []) {
+        self.traces = traces
+        self.format = format
+        self.presets = presets
+        self.axes = axes
+        self.settings = settings
+    }
 
     /// Every cell in table order: traces outermost, then presets, then each
     /// axis in the order given (the first outermost, the last innermost).
