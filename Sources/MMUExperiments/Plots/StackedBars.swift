@@ -25,7 +25,9 @@ public struct StackedBars: Hashable, Sendable {
             values.append(bar)
         }
         let labels = table.rows.enumerated().map { index, row in
-            varying.isEmpty ? "cell \(index)" : varying.map { row[$0] }.joined(separator: " ")
+            // A trace's file name without its directories: the part that tells cells apart.
+            varying.isEmpty ? "cell \(index)" : varying.map { row[$0].split(separator: "/").last.map(String.init) ?? row[$0] }
+                .joined(separator: " ")
         }
         return .success(StackedBars(title: "cycles by category, per cell", labels: labels,
                                     categories: columns.map { String(table.header[$0].dropFirst("cycles.".count)) }, values: values))
@@ -34,11 +36,11 @@ public struct StackedBars: Hashable, Sendable {
     public func svg(height: Int = 460) -> String {
         let barWidth = 18.0, gap = 8.0
         let width = max(640, Int(90 + Double(labels.count) * (barWidth + gap) + 30))
-        let legend = SVG.legend(categories, x: 70, y: Double(height) - 18, width: Double(width) - 90, group: "bar")
+        let legend = SVG.legend(categories, x: 70, y: Double(height) + 12, width: Double(width) - 90, group: "bar")
         let plot = SVG.Area(left: 70, top: 40, right: Double(width) - 20, bottom: Double(height) - 150)
         let ticks = SVG.ticks(upTo: values.map { $0.reduce(0, +) }.max() ?? 1)
         let top = ticks.last ?? 1
-        var out = SVG.open(width: width, height: height + Int(legend.height), label: title)
+        var out = SVG.open(width: width, height: height + 20 + Int(legend.height), label: title)
         out += SVG.frame(title: title, xLabel: "", yLabel: "cycles", ticks: ticks, plot: plot, width: width)
         for (bar, parts) in values.enumerated() {
             let x = plot.left + gap + Double(bar) * (barWidth + gap)
@@ -51,7 +53,7 @@ public struct StackedBars: Hashable, Sendable {
                     + "\(SVG.escape(categories[category])) \(SVG.number(value)) cycles</title></rect>\n"
             }
             let labelX = x + barWidth / 2, labelY = plot.bottom + 8
-            out += SVG.text(labelX, labelY, String(labels[bar].prefix(24)), anchor: "end",
+            out += SVG.text(labelX, labelY, String(labels[bar].suffix(28)), anchor: "end",
                             extra: " font-size=\"10\" transform=\"rotate(-60 \(SVG.number(labelX)) \(SVG.number(labelY)))\"")
         }
         out += legend.svg
