@@ -36,8 +36,10 @@ let package = Package(
         .target(name: "MMUTrace", dependencies: ["MMUHardware", "MMUKernel"], swiftSettings: speed),
         // Measuring the host's fault paths and fitting the model to them (`mmusim calibrate`).
         .target(name: "MMUCalibration", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        // Sweeps over traces, presets and settings (local threads, Slurm job arrays), merged tables, plots.
+        .target(name: "MMUExperiments", dependencies: ["MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         // Argument parsing and the commands, as a library.
-        .target(name: "MMUCommands", dependencies: ["MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
+        .target(name: "MMUCommands", dependencies: ["MMUExperiments", "MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),
         // The benchmarks, as a library; `mmusim-bench` is main.swift over it.
         .target(name: "MMUBench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
@@ -55,6 +57,7 @@ let package = Package(
                     swiftSettings: faultInjection),
         .testTarget(name: "MMUTraceTests", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware", "TestSupport", "MMUFuzzing"]),
         .testTarget(name: "MMUCalibrationTests", dependencies: ["MMUCalibration", "MMUKernel", "MMUHardware", "MMUTrace"]),
+        .testTarget(name: "MMUExperimentsTests", dependencies: ["MMUExperiments", "MMUTrace", "MMUKernel", "TestSupport"]),
         .testTarget(name: "MMUCommandsTests", dependencies: ["MMUCommands", "MMUCalibration", "MMUTrace", "MMUKernel"]),
     ],
     swiftLanguageModes: [.v6]

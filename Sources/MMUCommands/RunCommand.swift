@@ -64,7 +64,7 @@ enum RunCommand: Command {
         if format != .mmt && !(format == nil && path.hasSuffix(".mmt")) {
             let source: ByteSource
             do throws(ByteSourceError) {
-                source = try ByteSource(path: path)
+                source = try ByteSource.opening(path)
                 if format == nil { format = try TraceFormat.detect(source) }
             } catch {
                 console.err("mmusim: \(error)\n")
@@ -73,8 +73,8 @@ enum RunCommand: Command {
             if let format, format != .mmt {
                 return StreamedRun.run(source, format: format, request: request, console: console)
             }
-            if path == "-" {
-                // An .mmt trace on standard input: the detection already read its start.
+            if path == "-" || source.isDecompressed {
+                // An .mmt trace on standard input or through gzip/xz: the detection already read its start.
                 var text = ""
                 do throws(ByteSourceError) {
                     while let line = try source.withNextLine({ String(decoding: $0, as: UTF8.self) }) { text += line + "\n" }
@@ -82,8 +82,9 @@ enum RunCommand: Command {
                     console.err("mmusim: \(error)\n")
                     return 2
                 }
-                guard let trace = settings.parseTrace(text, file: "<stdin>", console) else { return 2 }
-                return execute(trace, path: "<stdin>", request, console)
+                let name = path == "-" ? "<stdin>" : path
+                guard let trace = settings.parseTrace(text, file: name, console) else { return 2 }
+                return execute(trace, path: name, request, console)
             }
         }
         guard let trace = settings.load(path, console) else { return 2 }

@@ -59,6 +59,11 @@ public final class ByteSource {
     private var end = 0
     /// read(2) has returned 0: no more bytes will come.
     private var reachedEnd = false
+    /// The decompressor writing into `descriptor` (`gzip -dc`, `xz -dc`), reaped on deinit.
+    private var decompressor: pid_t? = nil
+
+    /// Whether the bytes come through a decompressor (`ByteSource.opening`).
+    public var isDecompressed: Bool { decompressor != nil }
 
     /// Opens `path` for reading; `-` is standard input (not closed on deinit).
     public init(path: String) throws(ByteSourceError) {
@@ -92,6 +97,16 @@ public final class ByteSource {
         buffer = [UInt8](repeating: 0, count: Self.bufferSize)
     }
 
+    /// The read end of a pipe a decompressor writes into (`opening`).
+    init(descriptor: Int32, path: String, decompressor: pid_t) {
+        self.path = path
+        totalBytes = nil
+        self.descriptor = descriptor
+        ownsDescriptor = true
+        buffer = [UInt8](repeating: 0, count: Self.bufferSize)
+        self.decompressor = decompressor
+    }
+
     /// Bytes already in memory, under `name` (for fuzzing and tests).
     public init(bytes: [UInt8], name: String) {
         path = name
@@ -105,6 +120,10 @@ public final class ByteSource {
 
     deinit {
         if ownsDescriptor { close(descriptor) }
+        if let decompressor {
+            var status: Int32 = 0
+            while waitpid(decompressor, &status, 0) < 0 && errno == EINTR {}
+        }
     }
 
     static func systemError() -> String { String(cString: strerror(errno)) }
@@ -207,5 +226,69 @@ public final class ByteSource {
         let count = min(count, Self.bufferSize)
         try fill(atLeast: count)
         return Array(buffer[start..<min(end, start + count)])
+    }
+}
+
+// MARK: Compressed traces
+
+extension ByteSource {
+    /// A compression a trace file may come in, told by its first bytes.
+    public enum Compression: String, Sendable, CaseIterable {
+        case gzip, xz
+
+        /// The file's magic number: `1f 8b` (RFC 1952), `fd 37 7a 58 5a 00` (the .xz format).
+        var magic: [UInt8] {
+            switch self {
+            case .gzip: return [0x1F, 0x8B]
+            case .xz: return [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
+            }
+        }
+
+        /// The compression whose magic number `bytes` starts with, or nil.
+        public static func detect(_ bytes: [UInt8]) -> Compression? {
+            allCases.first { bytes.starts(with: $0.magic) }
+        }
+    }
+
+    /// Opens `path` as `init(path:)` does, except that a gzip or xz file (told
+    /// by its magic number, not its name) is read through `gzip -dc` or
+    /// `xz -dc`, spawned with its output piped into this source: the trace
+    /// is decompressed as it is read, in constant memory.
+    public static func opening(_ path: String) throws(ByteSourceError) -> ByteSource {
+        guard path != "-", let compression = try Compression.detect(leadingBytes(of: path)) else {
+            return try ByteSource(path: path)
+        }
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else {
+            throw ByteSourceError(path: path, reason: .cannotOpen, message: "cannot open: \(systemError())")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+        let words = [compression.rawValue, "-dc", "--", path]
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for word in argv { free(word) } }
+        var child: pid_t = 0
+        let spawned = posix_spawnp(&child, compression.rawValue, &actions, nil, &argv, environ)
+        close(pipeEnds[1])
+        guard spawned == 0 else {
+            close(pipeEnds[0])
+            throw ByteSourceError(path: path, reason: .cannotOpen,
+                                  message: "cannot run \(compression.rawValue) -dc: \(String(cString: strerror(spawned)))")
+        }
+        return ByteSource(descriptor: pipeEnds[0], path: path, decompressor: child)
+    }
+
+    /// Up to six bytes from the start of the file at `path` (fewer for a short file).
+    static func leadingBytes(of path: String) throws(ByteSourceError) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ByteSourceError(path: path, reason: .cannotOpen, message: "cannot open: \(systemError())") }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 6)
+        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return Array(bytes.prefix(max(0, count)))
     }
 }
