@@ -44,6 +44,35 @@ extension Benchmark {
         return system
     }
 
+    /// A system with `thp always` (or never) and `hugePages` 2 MiB of one rw
+    /// region, 2 MiB-aligned, mapped; with `touch`, one write per 4 KiB page
+    /// (a huge fault for the first page of each 2 MiB under THP).
+    static func hugeRegion(hugePages: UInt64, thp: TransparentHugePages, touch: Bool) -> System {
+        var configuration = Configuration()
+        configuration.frames = Int(hugePages) * 512 + 8_192
+        configuration.thp = thp
+        var system = System(configuration: configuration)
+        let process = system.createProcess()
+        system.contextSwitch(core: core0, to: process)
+        system.map(core: core0, VirtualAddress(hugeBase), pages: hugePages * 512, [.read, .write])
+        if touch {
+            for page in 0..<(hugePages * 512) { _ = system.access(core: core0, .write, VirtualAddress(hugeBase + page << 12), store: 0) }
+        }
+        return system
+    }
+    static let hugeBase: UInt64 = 0x4000_0000
+
+    /// Random loads over a region of `hugePages` 2 MiB pages.
+    static func randomLoads(_ system: inout System, hugePages: UInt64, count: UInt64) -> (units: UInt64, checksum: UInt64) {
+        var random = XorShift(state: 0x2545_F491_4F6C_DD1D)
+        var sum: UInt64 = 0
+        for _ in 0..<count {
+            let page = random.next() % (hugePages * 512)
+            sum &+= checksum(system.access(core: core0, .read, VirtualAddress(hugeBase + page << 12), store: 0))
+        }
+        return (count, sum)
+    }
+
     static func checksum(_ result: AccessResult) -> UInt64 {
         if case .completed(let value) = result { return value &+ 1 }
         return 0
@@ -95,6 +124,25 @@ extension Benchmark {
                       let child = system.fork(core: core0)
                       return (1, UInt64(child?.rawValue ?? 0))
                   }),
+        Benchmark(name: "thp-fault", unit: "THP faults", summary: "first writes to 1024 2 MiB pages under thp always: a huge fault each (512 frames zeroed)",
+                  defaultSize: 1024,
+                  prepare: { hugePages in hugeRegion(hugePages: hugePages, thp: .always, touch: false) },
+                  run: { system, hugePages in
+                      var sum: UInt64 = 0
+                      for huge in 0..<hugePages {
+                          sum &+= checksum(system.access(core: core0, .write, VirtualAddress(hugeBase + huge << 21), store: 0))
+                      }
+                      return (system.statistic("faults.thp") ?? 0, sum)
+                  }),
+        // 256 MiB: past the STLB's 4 KiB reach (1536 x 4 KiB = 6 MiB), within its 2 MiB reach (3 GiB).
+        Benchmark(name: "reach-2m", unit: "accesses", summary: "4M random loads over 256 MiB of 2 MiB pages: L2 TLB 2 MiB hits, no walks",
+                  defaultSize: 4_000_000,
+                  prepare: { _ in hugeRegion(hugePages: 128, thp: .always, touch: true) },
+                  run: { system, count in randomLoads(&system, hugePages: 128, count: count) }),
+        Benchmark(name: "reach-4k", unit: "accesses", summary: "the same loads over the same 256 MiB of 4 KiB pages: walks",
+                  defaultSize: 4_000_000,
+                  prepare: { _ in hugeRegion(hugePages: 128, thp: .never, touch: true) },
+                  run: { system, count in randomLoads(&system, hugePages: 128, count: count) }),
     ] + replays + ShootdownStrategy.allCases.map { strategy in
         Benchmark(name: "shootdown-64-\(strategy.rawValue)", unit: "unmaps",
                   summary: "64 threads on 64 cores; 2048 one-page unmaps, every core caching the page (\(strategy.rawValue))",

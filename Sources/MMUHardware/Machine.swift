@@ -246,6 +246,7 @@ public struct Machine: Sendable {
 
     /// The same store with no core's caches involved: the walker's own
     /// write-protect by fork (`cost.fork.pte` covers it) and set-up work.
+    @inline(__always)
     public mutating func storeEntry(_ entry: PageTableEntry, in table: FrameNumber, at index: UInt64) {
         memory.writeEntry(table, index, entry)
     }

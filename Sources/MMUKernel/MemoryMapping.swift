@@ -36,8 +36,16 @@ extension Kernel {
 
     /// The frames a leaf maps: one, or every 4 KiB frame of a huge page.
     static func frames(of entry: PageTableEntry, at slot: PageTableSlot) -> [FrameNumber] {
-        let count = slot.level == .pt ? 1 : slot.pagesSpanned
-        return (0..<count).map { FrameNumber(entry.frame.rawValue + $0) }
+        var frames: [FrameNumber] = []
+        appendFrames(of: entry, at: slot, to: &frames)
+        return frames
+    }
+
+    /// Appends the frames a leaf maps to `frames` (no array per leaf).
+    @inline(__always)
+    static func appendFrames(of entry: PageTableEntry, at slot: PageTableSlot, to frames: inout [FrameNumber]) {
+        guard slot.level != .pt else { return frames.append(entry.frame) }
+        for i in 0..<slot.pagesSpanned { frames.append(FrameNumber(entry.frame.rawValue + i)) }
     }
 
     /// What to invalidate after changing the leaves at `slots` (address
@@ -67,7 +75,7 @@ extension Kernel {
         PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, entry in
             guard slot.isLeaf(entry) else { return .descend }
             cleared.append(slot)
-            dataFrames += Self.frames(of: entry, at: slot)
+            Self.appendFrames(of: entry, at: slot, to: &dataFrames)
             return .skip
         }
         for slot in cleared {
@@ -144,7 +152,7 @@ extension Kernel {
         // Leaves in address order; each table after everything below it.
         var memory = machine.memory
         PageTableVisitor.visit(&memory, root: space.pml4, pages: PageTableVisitor.allPages, enter: { _, slot, entry in
-            if slot.isLeaf(entry) { dataFrames += Self.frames(of: entry, at: slot) }
+            if slot.isLeaf(entry) { Self.appendFrames(of: entry, at: slot, to: &dataFrames) }
             return .descend
         }, leave: { _, slot, entry in
             if !slot.isLeaf(entry) { tableFrames.append(entry.frame) }

@@ -50,8 +50,19 @@ public enum StatisticsReport {
             ("cores", "[\n    " + cores.joined(separator: ",\n    ") + "\n  ]"),
             ("cycles_by_category", object(categories, indent: "  ")),
             ("histogram", "[" + buckets.joined(separator: ", ") + "]"),
+            ("buddy", object([
+                ("free_blocks_by_order", "[" + system.frames.freeBlocksByOrder.map(String.init).joined(separator: ", ") + "]"),
+                ("unusable_free_index_order9", decimal(system.frames.unusableFreeIndex(order: 9))),
+            ], indent: "  ")),
             ("statistics", object(flat, indent: "  ")),
         ], indent: "") + "\n"
+    }
+
+    /// A number in [0, 1] with four decimals, the same on every host.
+    static func decimal(_ value: Double) -> String {
+        let tenThousandths = Int((min(max(value, 0), 1) * 10_000).rounded())
+        let fraction = String(tenThousandths % 10_000)
+        return "\(tenThousandths / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 
     /// A JSON string literal.
