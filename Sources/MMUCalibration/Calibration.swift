@@ -1,7 +1,8 @@
 import MMUKernel
 
 /// Calibration of the model against the host it runs on (`mmusim calibrate`):
-/// the host probes time real mmap, fork and page touches (`HostProbe`), the
+/// the host probes time real mmap, fork and page touches (`HostProbe`, the
+/// THP rows in HostTHPProbe.swift), the
 /// model predicts the same operations (`ModelProbe`), the fault-path costs are
 /// fitted to the host (`Fitting`), and the results are rendered as a table
 /// (`report`) and a `--config` file (`configurationFile`). docs/calibration.md
@@ -58,32 +59,44 @@ public enum Calibration {
         public var presetModel: [Operation: Double]
         public var fittedModel: [Operation: Double]
         public var fit: Fitting.Result
+        /// The THP rows (HostTHPProbe.swift), likewise.
+        public var hugeMeasured: [HugeOperation: HostProbe.HugeMeasurement]
+        public var hugePresetModel: [HugeOperation: Double]
+        public var hugeFittedModel: [HugeOperation: Double]
 
         /// Predicts and fits from `measured`, taken on `host` with `plan`
         /// (tests pass synthetic measurements); the preset's configuration
         /// is `base`.
         public init(preset: CPUPreset, base: Configuration, host: HostDescription, plan: HostProbe.Plan,
-                    measured: [Operation: HostProbe.Measurement]) {
+                    measured: [Operation: HostProbe.Measurement],
+                    hugeMeasured: [HugeOperation: HostProbe.HugeMeasurement] = [:]) {
             self.host = host
             self.preset = preset
             self.plan = plan
             self.measured = measured
+            self.hugeMeasured = hugeMeasured
             let gigahertz = preset.gigahertz
             let measuredCycles = measured.compactMapValues { $0.nanoseconds.map { $0 * gigahertz } }
-            fit = Fitting.fit(base, measuredCycles: measuredCycles)
+            let hugeCycles = hugeMeasured.compactMapValues { $0.time.nanoseconds.map { $0 * gigahertz } }
+            fit = Fitting.fit(base, measuredCycles: measuredCycles, hugeCycles: hugeCycles)
             presetModel = ModelProbe.predictAll(base)
             fittedModel = ModelProbe.predictAll(fit.configuration)
+            hugePresetModel = ModelProbe.predictAllHuge(base)
+            hugeFittedModel = ModelProbe.predictAllHuge(fit.configuration)
         }
 
         /// The table and notes `mmusim calibrate` prints.
         public var report: String {
             Calibration.report(host: host, preset: preset, plan: plan, measured: measured,
-                               presetModel: presetModel, fittedModel: fittedModel, fit: fit)
+                               presetModel: presetModel, fittedModel: fittedModel, fit: fit,
+                               hugePages: Calibration.hugePageSection(preset: preset, plan: plan, measured: hugeMeasured,
+                                                                      presetModel: hugePresetModel, fittedModel: hugeFittedModel,
+                                                                      fit: fit))
         }
 
         /// The fitted configuration as a `--config` file.
         public var configurationFile: String {
-            Calibration.configurationFile(host: host, preset: preset, fit: fit, measured: measured)
+            Calibration.configurationFile(host: host, preset: preset, fit: fit, measured: measured, hugeMeasured: hugeMeasured)
         }
     }
 
@@ -91,6 +104,6 @@ public enum Calibration {
     public static func measure(_ preset: CPUPreset, plan: HostProbe.Plan) throws(ConfigurationError) -> Result {
         let base = try preset.apply(to: Configuration())
         return Result(preset: preset, base: base, host: HostDescription.current(), plan: plan,
-                      measured: HostProbe.measureAll(plan))
+                      measured: HostProbe.measureAll(plan), hugeMeasured: HostProbe.measureHugePages(plan))
     }
 }

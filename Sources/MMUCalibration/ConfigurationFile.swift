@@ -5,7 +5,8 @@ import MMUTrace
 /// fitted ones, with the host and its measurements in comments.
 extension Calibration {
     static func configurationFile(host: HostDescription, preset: CPUPreset, fit: Fitting.Result,
-                                  measured: [Operation: HostProbe.Measurement]) -> String {
+                                  measured: [Operation: HostProbe.Measurement],
+                                  hugeMeasured: [HugeOperation: HostProbe.HugeMeasurement] = [:]) -> String {
         var lines = [
             "# mmusim configuration fitted by `mmusim calibrate --cpu \(preset.name)` (docs/calibration.md)",
             "# host: \(host.summary)",
@@ -15,6 +16,12 @@ extension Calibration {
             let value = measured[operation]?.nanoseconds.map { format($0, 1) + " ns" } ?? "unavailable"
             lines.append("# measured \(operation.name): \(value)")
         }
+        for operation in HugeOperation.allCases {
+            guard let row = hugeMeasured[operation] else { continue }
+            let value = row.time.nanoseconds.map { format($0, 1) + " ns (\(row.counts.summary))" } ?? (row.time.problem ?? "unavailable")
+            lines.append("# measured \(operation.name): \(value)")
+        }
+        if let derivation = fit.thpSplit { lines.append("# " + derivation) }
         let fitted = Set(fit.changes.map(\.key))
         lines.append("# the preset's keys, unchanged")
         for (key, _) in preset.settings where !fitted.contains(key) {

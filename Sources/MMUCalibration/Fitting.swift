@@ -17,6 +17,8 @@ public enum Fitting {
         public var configuration: Configuration
         public var changes: [Change] = []
         public var notes: [String] = []
+        /// How `cost.thp.split` was derived, when it was (rule 6).
+        public var thpSplit: String? = nil
     }
 
     /// The fault path scaled together: delivery, the handler's base cost, return.
@@ -25,15 +27,25 @@ public enum Fitting {
     /// The value of `key` that makes the model's `operation` cost `target`
     /// cycles (unclamped), or nil when `key` does not affect it.
     static func solve(_ key: CostKey, _ operation: Calibration.Operation, target: Double, in configuration: Configuration) -> Double? {
-        let at0 = ModelProbe.cycles(operation, withCosts(configuration, [key: 0]))
-        let at1000 = ModelProbe.cycles(operation, withCosts(configuration, [key: 1000]))
-        let slope = (at1000 - at0) / 1000
-        guard slope > 1e-9 else { return nil }
-        return (target - at0) / slope
+        solve(key, target: target, in: configuration) { ModelProbe.cycles(operation, $0) }?.value
     }
 
-    /// `preset` with its fault-path costs fitted to `m`, the measured cycles of each operation.
-    public static func fit(_ preset: Configuration, measuredCycles m: [Calibration.Operation: Double]) -> Result {
+    /// The value of `key` that makes `model` cost `target` cycles
+    /// (unclamped), with the model at `key` = 0 and the cycles one unit of
+    /// `key` adds; nil when `key` does not affect it.
+    static func solve(_ key: CostKey, target: Double, in configuration: Configuration,
+                      _ model: (Configuration) -> Double) -> (value: Double, rest: Double, slope: Double)? {
+        let at0 = model(withCosts(configuration, [key: 0]))
+        let at1000 = model(withCosts(configuration, [key: 1000]))
+        let slope = (at1000 - at0) / 1000
+        guard slope > 1e-9 else { return nil }
+        return ((target - at0) / slope, at0, slope)
+    }
+
+    /// `preset` with its fault-path costs fitted to `m`, the measured cycles
+    /// of each operation, and `cost.thp.split` to `huge`, those of the THP operations.
+    public static func fit(_ preset: Configuration, measuredCycles m: [Calibration.Operation: Double],
+                           hugeCycles huge: [Calibration.HugeOperation: Double] = [:]) -> Result {
         var result = Result(configuration: preset)
         func change(_ key: CostKey, _ value: Double) {
             let to = UInt64(max(0, min(value.rounded(), Double(Configuration.Limits.cost.upperBound))))
@@ -99,6 +111,20 @@ public enum Fitting {
         if let fork = m[.forkPerMiB], let perPTE = solve(.forkPTE, .forkPerMiB, target: fork, in: result.configuration) {
             change(.forkPTE, perPTE)
             if perPTE < 0 { result.notes.append("fork per MiB is less than its page-table pages cost in the fitted model; fork.pte = 0") }
+        }
+
+        // 6. thp.split from the child's COW write to a huge page (split + 4 KiB
+        //    copy): what it costs beyond the same write with thp.split = 0 in
+        //    the fitted model (the fault path, the new table's alloc + zero,
+        //    512 PTE writes, two INVLPGs, the 4 KiB copy's alloc + copy + PTE
+        //    writes, the walks), per unit of thp.split (charged once).
+        if let split = huge[.thpSplitCopy],
+           let solved = solve(.thpSplit, target: split, in: result.configuration, { ModelProbe.cycles(.thpSplitCopy, $0) }) {
+            change(.thpSplit, solved.value)
+            result.thpSplit = "cost.thp.split = (measured split + copy \(Calibration.format(split, 0)) - fitted model with "
+                + "cost.thp.split 0: \(Calibration.format(solved.rest, 0))) / \(Calibration.format(solved.slope, 2)) = "
+                + "\(Calibration.format(solved.value, 0)) cycles"
+            if solved.value < 0 { result.notes.append("the THP split + copy costs less than the fitted model without the split; thp.split = 0") }
         }
 
         for key in CostKey.allCases where cost(result.configuration, key) != cost(preset, key) {

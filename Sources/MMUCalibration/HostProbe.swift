@@ -16,6 +16,8 @@ public enum HostProbe {
         public var forkMiB: Int
         /// MADV_DONTNEED + touch rounds per shootdown run.
         public var shootdownRounds: Int
+        /// 2 MiB spans per THP probe region (HostTHPProbe.swift).
+        public var hugePages: Int
 
         /// The full plan (a few seconds), or with `quick` fewer and smaller probes (about a second).
         public init(quick: Bool) {
@@ -23,6 +25,7 @@ public enum HostProbe {
             runs = quick ? 3 : 12
             forkMiB = quick ? 32 : 128
             shootdownRounds = quick ? 400 : 2000
+            hugePages = quick ? 8 : 32
         }
     }
 

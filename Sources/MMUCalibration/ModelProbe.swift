@@ -150,3 +150,64 @@ public enum ModelProbe {
         return Double(clock(s, core: 0) - start) / Double(rounds)
     }
 }
+
+/// The THP operations as the model runs them: `thp madvise`, a region of
+/// 1 + `hugeSpans` 2 MiB spans advised `hugepage`, one access at the start
+/// of each span; span 0 is done first, untimed (it builds the page tables,
+/// takes the huge zero page or the child's first fault), and the prediction
+/// is the mean cycles of the same access to spans 1...hugeSpans.
+extension ModelProbe {
+    static let hugeSpans = 4
+    static let spanPages = UInt64(512)
+
+    /// Every THP operation's cycles under `configuration`.
+    public static func predictAllHuge(_ configuration: Configuration) -> [Calibration.HugeOperation: Double] {
+        var result: [Calibration.HugeOperation: Double] = [:]
+        for operation in Calibration.HugeOperation.allCases { result[operation] = cycles(operation, configuration) }
+        return result
+    }
+
+    static func span(_ index: Int) -> VirtualAddress { page(index * Int(spanPages)) }
+
+    /// One access to the start of each span in `spans`, on core 0.
+    static func spanPass(_ system: inout System, _ kind: AccessKind, _ spans: Range<Int>) -> Int64 {
+        let start = clock(system, core: 0)
+        for index in spans { _ = system.access(core: CoreID(0), kind, span(index), store: 1) }
+        return Int64(clock(system, core: 0) - start)
+    }
+
+    /// The model's cycles for one THP `operation` under `configuration`.
+    public static func cycles(_ operation: Calibration.HugeOperation, _ configuration: Configuration) -> Double {
+        var c = configuration
+        // A value `thp` always accepts: `set` cannot refuse it.
+        try? c.set("thp", "madvise")
+        var s = system(c)
+        let core = CoreID(0)
+        let spans = 1 + hugeSpans
+        let parent = start(&s, pages: UInt64(spans) * spanPages)
+        s.madvise(core: core, page(0), pages: UInt64(spans) * spanPages, .hugepage)
+        let timed = 1..<spans
+        func perSpan(_ kind: AccessKind) -> Double {
+            _ = spanPass(&s, kind, 0..<1)
+            return Double(spanPass(&s, kind, timed)) / Double(hugeSpans)
+        }
+        switch operation {
+        case .thpFault:
+            return perSpan(.write)
+        case .hugeZeroRead:
+            return perSpan(.read)
+        case .hugeZeroWrite:
+            _ = spanPass(&s, .read, 0..<spans)
+            return perSpan(.write)
+        case .thpSplitCopy, .thpReuse:
+            _ = spanPass(&s, .write, 0..<spans)
+            guard let child = s.fork(core: core) else { return 0 }
+            s.contextSwitch(core: core, to: child)
+            if operation == .thpSplitCopy { return perSpan(.write) }
+            _ = spanPass(&s, .write, 0..<spans)
+            s.exit(core: core)
+            s.contextSwitch(core: core, to: parent)
+            return perSpan(.write)
+        }
+    }
+}

@@ -9,12 +9,13 @@ import MMUKernel
 extension Calibration {
     static func report(host: HostDescription, preset: CPUPreset, plan: HostProbe.Plan,
                        measured: [Operation: HostProbe.Measurement],
-                       presetModel: [Operation: Double], fittedModel: [Operation: Double], fit: Fitting.Result) -> String {
+                       presetModel: [Operation: Double], fittedModel: [Operation: Double], fit: Fitting.Result,
+                       hugePages: String = "") -> String {
         let g = preset.gigahertz
         var text = "mmusim calibrate: \(host.summary)\n"
         text += "preset \(preset.name) (\(preset.summary)); model cycles convert to ns at \(format(g, 2)) GHz\n"
         text += "measured: thread CPU time (CLOCK_THREAD_CPUTIME_ID), median over batches of \(HostProbe.batch) pages (blocks, \(HostProbe.batch / 4) shootdown rounds) of \(plan.runs) runs after a warm-up; "
-            + "\(plan.pages) pages per fault probe, fork of \(plan.forkMiB) MiB (median of \(2 * plan.runs + 1) forks); THP off on every probe mapping (MADV_NOHUGEPAGE)\n\n"
+            + "\(plan.pages) pages per fault probe, fork of \(plan.forkMiB) MiB (median of \(2 * plan.runs + 1) forks); THP off on every probe mapping (MADV_NOHUGEPAGE) but the THP rows'\n\n"
         let header = ["operation", "measured ns", "model ns (\(preset.name))", "ratio", "model ns (fitted)", "ratio"]
         var rows: [[String]] = []
         for operation in Operation.allCases {
@@ -30,6 +31,7 @@ extension Calibration {
         }
         text += table(header, rows)
         text += "\nratio = model / measured (below 1: the model is faster than this host).\n"
+        text += hugePages
 
         // How far off the unfitted preset is.
         var factors: [(Operation, Double)] = []
@@ -62,6 +64,37 @@ extension Calibration {
         }
         notes += fit.notes
         for note in notes { text += "note: \(note)\n" }
+        return text
+    }
+
+    /// The THP rows: each operation's time per 2 MiB beside the model's,
+    /// with what the kernel counted, and how `cost.thp.split` was derived.
+    static func hugePageSection(preset: CPUPreset, plan: HostProbe.Plan, measured: [HugeOperation: HostProbe.HugeMeasurement],
+                                presetModel: [HugeOperation: Double], fittedModel: [HugeOperation: Double],
+                                fit: Fitting.Result) -> String {
+        let g = preset.gigahertz
+        var text = "\ntransparent huge pages: one access per 2 MiB of a 2 MiB-aligned MADV_HUGEPAGE mapping, "
+            + "\(plan.hugePages) spans per run, median over \(plan.runs) runs after a warm-up; counts are kernel counter deltas over the timed runs\n"
+        let header = ["THP operation", "measured ns", "model ns (\(preset.name))", "ratio", "model ns (fitted)", "ratio", "counted"]
+        var rows: [[String]] = []
+        for operation in HugeOperation.allCases {
+            let m = measured[operation]?.time.nanoseconds
+            let p = presetModel[operation].map { $0 / g }
+            let f = fittedModel[operation].map { $0 / g }
+            func ratio(_ model: Double?) -> String {
+                guard let model, let m, m > 0 else { return "-" }
+                return format(model / m, 2)
+            }
+            let status = measured[operation].map { $0.time.nanoseconds == nil ? ($0.time.problem?.hasPrefix("skipped") == true ? "skipped" : "unavailable") : "" }
+            let counted = measured[operation].map { $0.counts.operations > 0 ? $0.counts.summary : "-" } ?? "not measured"
+            rows.append([operation.name, m.map { format($0, 1) } ?? (status ?? "not measured"),
+                         p.map { format($0, 1) } ?? "-", ratio(p), f.map { format($0, 1) } ?? "-", ratio(f), counted])
+        }
+        text += table(header, rows)
+        if let derivation = fit.thpSplit { text += derivation + " (at \(format(g, 2)) GHz)\n" }
+        for operation in HugeOperation.allCases {
+            if let problem = measured[operation]?.time.problem { text += "note: \(operation.name): \(problem)\n" }
+        }
         return text
     }
 

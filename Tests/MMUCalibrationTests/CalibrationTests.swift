@@ -203,6 +203,20 @@ struct HostProbeTests {
         }
     }
 
+    @Test("a quick THP run gives every THP operation a positive time or says why it is unavailable or skipped")
+    func wellFormedHugeRows() {
+        let measured = HostProbe.measureHugePages(HostProbe.Plan(quick: true))
+        #expect(Set(measured.keys) == Set(Calibration.HugeOperation.allCases))
+        for (operation, measurement) in measured {
+            if let nanoseconds = measurement.time.nanoseconds {
+                #expect(nanoseconds > 0 && nanoseconds.isFinite, "\(operation.name): \(nanoseconds)")
+            } else {
+                let problem = measurement.time.problem ?? ""
+                #expect(problem.hasPrefix("unavailable: ") || problem.hasPrefix("skipped: "), "\(operation.name): \(problem)")
+            }
+        }
+    }
+
     @Test("the host description names the CPUs")
     func hostDescription() {
         #expect(HostDescription.current().summary.contains(" CPUs"))
