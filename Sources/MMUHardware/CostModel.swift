@@ -163,7 +163,7 @@ public struct CostModel: Hashable, Sendable {
         case .ipiHandler: return 1100      // [Shan19][DF25] interrupt delivery ~450 + save ~320 + restore/IRET ~320 (as for #PF)
         case .invlpgb: return 100          // [AMDAPM3][vanRiel25] asynchronous broadcast, issue cost below local INVLPG (estimate)
         case .tlbsync: return 600          // [vanRiel25] estimate between one core-to-core round trip (~240) and an IPI round trip (~2300)
-        case .thpSplit: return 10000       // estimate pending the THP probe: 512 subpages' reference and mapping counts updated (~20 cycles each) plus locking (docs/cost-model.md)
+        case .thpSplit: return 32000       // [Calib26] measured here: child write after fork (split + 4 KiB copy) 14.1-14.7 us at 3 GHz, less the model of everything else (docs/calibration.md)
         }
     }
 }

@@ -66,7 +66,7 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // [Shan19][DF25] interrupt entry + exit, priced like #PF
             ("cost.invlpgb", "100"),         // estimate; hypothetical on Intel (no INVLPGB)
             ("cost.tlbsync", "600"),         // estimate [vanRiel25]; hypothetical on Intel
-            ("cost.thp.split", "10000"),     // estimate [LinuxTHP]: 512 subpages' counts (~20 cycles each) + locking
+            ("cost.thp.split", "32000"),     // [Calib26]: measured split + copy less the modelled rest (docs/calibration.md)
         ])
 
     /// Intel Ice Lake-SP (Sunny Cove core, 3rd-gen Xeon Scalable, 2021) at 3.0 GHz.
@@ -119,7 +119,7 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // hypothetical on Intel (no INVLPGB): Skylake value
             ("cost.tlbsync", "600"),         // hypothetical on Intel (no TLBSYNC): Skylake value
-            ("cost.thp.split", "10000"),     // derived: same cycles as Skylake (kernel code path)
+            ("cost.thp.split", "32000"),     // derived: same cycles as Skylake (kernel code path)
         ])
 
     /// AMD Zen 3 (Ryzen 5000 "Vermeer", EPYC 7003 "Milan", 2020) at 3.5 GHz.
@@ -172,7 +172,7 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] Zen 3 has INVLPGB; estimate, same cycles
             ("cost.tlbsync", "700"),         // [vanRiel25] estimate, same ns (200 ns) at 3.5 GHz
-            ("cost.thp.split", "10000"),     // derived: same cycles as Skylake (kernel code path)
+            ("cost.thp.split", "32000"),     // derived: same cycles as Skylake (kernel code path)
         ])
 
     /// AMD Zen 4 (Ryzen 7000 "Raphael", EPYC 9004 "Genoa", 2022) at 3.7 GHz.
@@ -225,6 +225,6 @@ extension CPUPreset {
             ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] estimate, same cycles
             ("cost.tlbsync", "740"),         // [vanRiel25] estimate, same ns (200 ns) at 3.7 GHz
-            ("cost.thp.split", "10000"),     // derived: same cycles as Skylake (kernel code path)
+            ("cost.thp.split", "32000"),     // derived: same cycles as Skylake (kernel code path)
         ])
 }

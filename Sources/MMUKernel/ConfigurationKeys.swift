@@ -156,6 +156,6 @@ extension Configuration {
         .cost(.tlbsync, meaning: "The initiator's wait for its broadcast invalidations to complete everywhere.",
               source: "estimate; [vanRiel25]"),
         .cost(.thpSplit, meaning: "Splitting a 2 MiB mapping into 512 PTEs, beyond the new table's allocation and the PTE writes.",
-              source: "estimate; [LinuxTHP]"),
+              source: "[Calib26]; [LinuxTHP]"),
     ]
 }
