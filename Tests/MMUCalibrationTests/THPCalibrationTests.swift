@@ -137,7 +137,7 @@ struct THPReportTests {
         #expect(report.contains("32 ops, 32 faults, thp_fault_alloc +0, thp_split_pmd +32"))
         #expect(report.contains("cost.thp.split = (measured split + copy "))
         // Nothing else measured: the split is recovered exactly under the preset.
-        #expect(report.contains("\n  cost.thp.split  10000 -> 9000\n"))
+        #expect(report.contains("\n  cost.thp.split  32000 -> 9000\n"))
         #expect(calibration.configurationFile.contains("\n# measured COW write, child (split + copy): "))
     }
 
