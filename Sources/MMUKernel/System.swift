@@ -122,7 +122,7 @@ public struct System: Sendable {
 
     /// Whether the coherence checker runs (off: one branch per translation).
     public var checksCoherence: Bool {
-        get { kernel.checker != nil }
+        get { kernel.observesTranslations }
         set {
             kernel.checker = newValue ? (kernel.checker ?? CoherenceChecker()) : nil
             kernel.observesTranslations = newValue

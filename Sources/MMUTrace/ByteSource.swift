@@ -48,17 +48,24 @@ public final class ByteSource {
     public let path: String
     /// The size of a regular file; nil for a pipe, terminal or other stream.
     public let totalBytes: UInt64?
+    // The mutable state below is read and written on every line, and a class
+    // property would be checked for overlapping access at run time (a quarter
+    // of a replay's instructions). It is unchecked: one reader on one thread
+    // owns a ByteSource; no method calls out while it holds an access, except
+    // `withNextLine`'s `body`, which gets a buffer view and cannot reach the
+    // source (it is a parser of bytes); so no two accesses overlap.
+
     /// Bytes handed out so far (lines with their `\n`, records).
-    public private(set) var bytesRead: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var bytesRead: UInt64 = 0
 
     private let descriptor: Int32
     private let ownsDescriptor: Bool
     /// Unconsumed bytes are `buffer[start..<end]`.
-    private var buffer: [UInt8]
-    private var start = 0
-    private var end = 0
+    @exclusivity(unchecked) private var buffer: [UInt8]
+    @exclusivity(unchecked) private var start = 0
+    @exclusivity(unchecked) private var end = 0
     /// read(2) has returned 0: no more bytes will come.
-    private var reachedEnd = false
+    @exclusivity(unchecked) private var reachedEnd = false
     /// The decompressor writing into `descriptor` (`gzip -dc`, `xz -dc`), reaped on deinit.
     private var decompressor: pid_t? = nil
 
@@ -173,13 +180,11 @@ public final class ByteSource {
     public func withNextLine<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(ByteSourceError) -> Result? {
         var scanned = 0
         while true {
+            let from = start + scanned, to = end
             let newline: Int? = buffer.withUnsafeBufferPointer { bytes in
-                var i = start + scanned
-                while i < end {
-                    if bytes[i] == UInt8(ascii: "\n") { return i }
-                    i &+= 1
-                }
-                return nil
+                guard from < to, let base = bytes.baseAddress,
+                      let found = memchr(base + from, Int32(UInt8(ascii: "\n")), to - from) else { return nil }
+                return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             }
             if let newline {
                 guard newline - start <= Self.maximumLineLength else { throw lineTooLong() }

@@ -110,7 +110,63 @@ public struct LackeyReader: MemoryTraceReader {
     }
 
     /// Parses one line (without its `\n`). Columns are 1-based bytes.
+    ///
+    /// The common line (`I  0401ab70,3`, ` L 04029e30,8`: the letter, spaces,
+    /// hex digits, a comma, decimal digits) is read in one pass with no bounds
+    /// checks; anything else, errors included, goes the careful way.
+    @inline(__always)
     static func parse(_ text: UnsafeBufferPointer<UInt8>) -> Parsed {
+        if let access = parseCommon(text) { return .record(access) }
+        return parseCarefully(text)
+    }
+
+    /// The common record, or nil to let `parseCarefully` decide.
+    @inline(__always)
+    static func parseCommon(_ text: UnsafeBufferPointer<UInt8>) -> MemoryAccess? {
+        guard let base = text.baseAddress else { return nil }
+        let end = base + text.count
+        var p = base
+        while p < end && p.pointee == UInt8(ascii: " ") { p += 1 }
+        guard p < end else { return nil }
+        let kind: AccessKind
+        switch p.pointee {
+        case UInt8(ascii: "I"): kind = .fetch
+        case UInt8(ascii: "L"): kind = .read
+        case UInt8(ascii: "S"), UInt8(ascii: "M"): kind = .write
+        default: return nil
+        }
+        p += 1
+        guard p < end && p.pointee == UInt8(ascii: " ") else { return nil }
+        while p < end && p.pointee == UInt8(ascii: " ") { p += 1 }
+        var address: UInt64 = 0
+        let digits = p
+        while p < end {
+            let byte = p.pointee
+            let decimal = byte &- UInt8(ascii: "0")
+            let letter = (byte | 0x20) &- UInt8(ascii: "a")
+            let value: UInt8
+            if decimal < 10 { value = decimal } else if letter < 6 { value = letter &+ 10 } else { break }
+            address = address << 4 | UInt64(value)
+            p += 1
+        }
+        // At most 16 digits, then the comma.
+        guard p > digits, p - digits <= 16, p < end, p.pointee == UInt8(ascii: ",") else { return nil }
+        p += 1
+        var size: UInt64 = 0
+        let sizeDigits = p
+        while p < end {
+            let decimal = p.pointee &- UInt8(ascii: "0")
+            guard decimal < 10 else { break }
+            size = size &* 10 &+ UInt64(decimal)
+            p += 1
+        }
+        guard p == end, p > sizeDigits, p - sizeDigits <= 4, size >= 1, size <= maximumSize else { return nil }
+        return MemoryAccess(kind: kind, address: VirtualAddress(address), bytes: size)
+    }
+
+    /// Parses a line that is not a plain record: banners, blank lines, tabs,
+    /// carriage returns, leading zeros past 16 digits, and every error.
+    static func parseCarefully(_ text: UnsafeBufferPointer<UInt8>) -> Parsed {
         let n = text.count
         if n >= 2 && text[0] == UInt8(ascii: "=") && text[1] == UInt8(ascii: "=") { return .banner }
         var i = 0
