@@ -124,6 +124,20 @@ extension Benchmark {
                       let child = system.fork(core: core0)
                       return (1, UInt64(child?.rawValue ?? 0))
                   }),
+        Benchmark(name: "unmap-1g", unit: "unmaps", summary: "unmap of a fully populated 1 GiB region (frames freed, tables freed, one flush)",
+                  defaultSize: 262_144,
+                  prepare: { pages in populated(pages: pages, frames: Int(pages) + 8_000) },
+                  run: { system, pages in
+                      system.unmap(core: core0, VirtualAddress(base), pages: pages)
+                      return (1, system.statistic("frames.free") ?? 0)
+                  }),
+        Benchmark(name: "exit-1g", unit: "exits", summary: "exit of a process with a fully populated 1 GiB address space",
+                  defaultSize: 262_144,
+                  prepare: { pages in populated(pages: pages, frames: Int(pages) + 8_000) },
+                  run: { system, _ in
+                      system.exit(core: core0)
+                      return (1, system.statistic("frames.free") ?? 0)
+                  }),
         Benchmark(name: "thp-fault", unit: "THP faults", summary: "first writes to 1024 2 MiB pages under thp always: a huge fault each (512 frames zeroed)",
                   defaultSize: 1024,
                   prepare: { hugePages in hugeRegion(hugePages: hugePages, thp: .always, touch: false) },

@@ -159,65 +159,80 @@ public struct FrameAllocator: Sendable {
 
 /// The free blocks of one order: a bitmap over block numbers with a summary
 /// level for every 64 words below it, so the lowest free block is found,
-/// and a block added or removed, in a few word operations (O(log n)).
+/// and a block added or removed, in a few word operations (O(log n)). All
+/// levels live in one flat buffer, level 0 first.
 struct FreeBlockSet: Sendable {
-    /// `levels[0]` has a bit per block; `levels[i + 1]` a bit per word of
-    /// `levels[i]` that is not zero.
-    private var levels: [[UInt64]]
+    /// Level `l` occupies `words[offsets[l] ..< offsets[l + 1]]`; level 0 has
+    /// a bit per block, level l + 1 a bit per word of level l that is not zero.
+    private var words: [UInt64]
+    private let offsets: [Int]
     private(set) var count = 0
 
     init(blocks: Int) {
-        var levels: [[UInt64]] = []
+        var offsets = [0]
         var bits = max(1, blocks)
         repeat {
             let words = (bits + 63) / 64
-            levels.append([UInt64](repeating: 0, count: words))
+            offsets.append(offsets[offsets.count - 1] + words)
             bits = words
         } while bits > 1
-        self.levels = levels
+        self.offsets = offsets
+        words = [UInt64](repeating: 0, count: offsets[offsets.count - 1])
     }
 
     var isEmpty: Bool { count == 0 }
+    private var levelCount: Int { offsets.count - 1 }
 
     func contains(_ block: Int) -> Bool {
-        guard block >= 0, block >> 6 < levels[0].count else { return false }
-        return levels[0][block >> 6] & (1 << UInt64(block & 63)) != 0
+        guard block >= 0, block >> 6 < offsets[1] else { return false }
+        return words[block >> 6] & (1 << UInt64(block & 63)) != 0
     }
 
     mutating func insert(_ block: Int) {
         guard !contains(block) else { return }
         count += 1
-        var index = block
-        for level in levels.indices {
-            let word = index >> 6
-            let wasEmpty = levels[level][word] == 0
-            levels[level][word] |= 1 << UInt64(index & 63)
-            guard wasEmpty else { return }
-            index = word
+        let levels = levelCount
+        offsets.withUnsafeBufferPointer { offsets in
+            words.withUnsafeMutableBufferPointer { words in
+                var index = block
+                for level in 0..<levels {
+                    let word = offsets[level] + index >> 6
+                    let wasEmpty = words[word] == 0
+                    words[word] |= 1 << UInt64(index & 63)
+                    guard wasEmpty else { return }
+                    index >>= 6
+                }
+            }
         }
     }
 
     mutating func remove(_ block: Int) {
         guard contains(block) else { return }
         count -= 1
-        var index = block
-        for level in levels.indices {
-            let word = index >> 6
-            levels[level][word] &= ~(1 << UInt64(index & 63))
-            guard levels[level][word] == 0 else { return }
-            index = word
+        let levels = levelCount
+        offsets.withUnsafeBufferPointer { offsets in
+            words.withUnsafeMutableBufferPointer { words in
+                var index = block
+                for level in 0..<levels {
+                    let word = offsets[level] + index >> 6
+                    words[word] &= ~(1 << UInt64(index & 63))
+                    guard words[word] == 0 else { return }
+                    index >>= 6
+                }
+            }
         }
     }
 
     /// The lowest block in the set.
     func lowest() -> Int? {
         guard count > 0 else { return nil }
-        var top = levels.count - 1
-        guard let first = levels[top].firstIndex(where: { $0 != 0 }) else { return nil }
-        var index = first << 6 | levels[top][first].trailingZeroBitCount
-        while top > 0 {
-            top -= 1
-            index = index << 6 | levels[top][index].trailingZeroBitCount
+        var level = levelCount - 1
+        let top = words[offsets[level]..<offsets[level + 1]]
+        guard let first = top.firstIndex(where: { $0 != 0 }) else { return nil }
+        var index = (first - offsets[level]) << 6 | words[first].trailingZeroBitCount
+        while level > 0 {
+            level -= 1
+            index = index << 6 | words[offsets[level] + index].trailingZeroBitCount
         }
         return index
     }
