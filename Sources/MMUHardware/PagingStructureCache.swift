@@ -91,7 +91,8 @@ public struct PagingStructureCache: Sendable {
     /// Drops the entry that `address` would use under `pcid`.
     public mutating func invalidate(_ address: VirtualAddress, pcid: PCID) {
         let tag = tag(address, pcid)
-        array.removeAll(inSetOf: 0) { $0.tag == tag }
+        // Tags are unique: one entry at most.
+        array.removeFirst(inSetOf: 0) { $0.tag == tag }
     }
 
     /// Drops every entry tagged `pcid` (nil: every entry).

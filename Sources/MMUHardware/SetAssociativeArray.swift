@@ -172,6 +172,13 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         }
     }
 
+    /// Empties the first slot of the set of `key` whose entry `matches` (for
+    /// arrays whose tags are unique: there is at most one).
+    @inline(__always)
+    public mutating func removeFirst(inSetOf key: UInt64, where matches: (Entry) -> Bool) {
+        if let slot = find(set: key, where: matches) { remove(slot) }
+    }
+
     /// Empties every valid entry `matches` accepts (asked once per valid
     /// entry). Filled slots sit mostly at the front of each set, so the scan
     /// stops once every valid entry has been seen.

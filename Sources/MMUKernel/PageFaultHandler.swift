@@ -77,7 +77,7 @@ enum PageFaultHandler {
             kernel.statistics[core.rawValue].thpFallbacks &+= 1
             machine.note(.hugePageFallback(cr2), on: core)
         }
-        guard let table = kernel.ensureTable(process, cr2, on: core, machine: &machine) else {
+        guard let table = kernel.ensureTable(below: pd, pdIndex, for: cr2, on: core, machine: &machine) else {
             kernel.outOfMemory(process, on: core, machine: &machine)
             return .processKilled
         }

@@ -84,6 +84,18 @@ extension Kernel {
         return table
     }
 
+    /// The PT that entry `index` of the PD in `pd` points to for `address`,
+    /// allocated (and hooked in with one PTE write) when the entry is empty;
+    /// nil when out of frames or when the entry is a huge leaf.
+    mutating func ensureTable(below pd: FrameNumber, _ index: UInt64, for address: VirtualAddress, on core: CoreID,
+                              machine: inout Machine) -> FrameNumber? {
+        let entry = machine.memory.readEntry(pd, index)
+        if entry.isPresent { return entry.has(.pageSize) ? nil : entry.frame }
+        guard let frame = allocateZeroedFrame(.pageTable, on: core, machine: &machine) else { return nil }
+        writeEntry(PageTableEntry(frame: frame, flags: Self.tableEntryFlags), at: pd, index, for: address, on: core, machine: &machine)
+        return frame
+    }
+
     /// Unhooks every page-table page below the PML4 that overlaps `pages` but
     /// no longer covers any region, with everything below it (one PTE write
     /// for each entry that pointed to a freed table, as Linux's
