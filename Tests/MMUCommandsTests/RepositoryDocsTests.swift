@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import MMUCommands
 
 /// Every file of the repository under `directory` (relative paths), skipping
 /// hidden entries other than `.ci` (the build, git and editor state).
@@ -57,6 +58,21 @@ struct RepositoryDocsTests {
                 #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent(path).path),
                         "\(page): link to \(target) does not resolve")
             }
+        }
+    }
+
+    @Test("the README's synopsis names every command, and the README links the guides and the reference")
+    func readmeSynopsis() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let use = try #require(text.range(of: "## Use"))
+        let block = text[use.upperBound...].split(separator: "```", maxSplits: 2)
+        let synopsis = try #require(block.count > 1 ? block[1] : nil)
+        for command in Tool.commands {
+            #expect(synopsis.contains("mmusim \(command.name)"), "the synopsis lacks mmusim \(command.name)")
+        }
+        for link in ["docs/reference/README.md", "docs/guides/fault-path.md", "docs/guides/shootdown-costs.md",
+                     "docs/guides/validate-fixtures.md", "docs/images/timeline-cow-fault.png"] {
+            #expect(text.contains("(\(link))"), "README does not link \(link)")
         }
     }
 }
