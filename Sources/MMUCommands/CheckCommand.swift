@@ -7,7 +7,9 @@ enum CheckCommand: Command {
         discussion: """
         Prints each failed assertion as file:line: message with the expected and actual values, a
         line per file, and ends with 'N passed, N failed' (assertions). Exit 1 when an assertion
-        failed, 2 when a trace could not be run.
+        failed, 2 when a trace could not be run. Where a trace's set line and --cpu, --config or
+        --set disagree, a note on standard error names the value that lost (docs/reference/
+        configuration.md, "Precedence").
         """,
         arguments: [ArgumentDeclaration("FILE_OR_DIR", help: "a trace, or a directory: every .mmt below it", repeats: true)],
         options: ConfigurationOptions.declarations + [ConfigurationOptions.checkCoherence.declaration])
@@ -27,6 +29,7 @@ enum CheckCommand: Command {
             }
         }
         var passed = 0, failed = 0, broken = 0
+        var checked: UInt64 = 0, violations = 0
         for file in files {
             guard let trace = settings.load(file, console) else {
                 broken += 1
@@ -38,6 +41,8 @@ enum CheckCommand: Command {
             for warning in runner.warnings { console.err("\(file):\(warning.line): warning: \(warning.message)\n") }
             for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }
             passed += runner.passed
+            checked += runner.system.translationsChecked
+            violations += runner.failures.filter { $0.message.hasPrefix("coherence:") }.count
             failed += runner.failures.count
             let total = runner.passed + runner.failures.count
             console.out(runner.failures.isEmpty ? "ok    \(file) (\(total) assertions)\n"
@@ -45,6 +50,7 @@ enum CheckCommand: Command {
         }
         if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
         console.out("\(passed) passed, \(failed) failed\n")
+        if checkCoherence { console.err(RunRequest.coherenceSummary(checked: checked, violations: violations)) }
         return broken > 0 ? 2 : failed > 0 ? 1 : 0
     }
 }

@@ -55,6 +55,9 @@ enum CompareCommand: Command {
         guard (named == nil) == (paths.count == 1), paths.count <= 1 else {
             return refuse("name one trace, or --scenario NAME", console)
         }
+        if named == nil, let written = arguments.written(ScenarioCommand.rounds) {
+            return refuse("\(written): goes with --scenario NAME (a trace's rounds are its own lines)", console)
+        }
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         var text: String? = nil
         if let path = paths.first {
@@ -69,21 +72,27 @@ enum CompareCommand: Command {
         let rounds = arguments.value(ScenarioCommand.rounds) ?? Scenario.defaultRounds
         let swept = arguments.value(sweep)
         var comparison = Comparison()
+        var noted: Set<String> = []
         let sweepValues: [String?] = swept.map { $0.values.map(Optional.some) } ?? [nil]
         let strategies: [String?] = (arguments.value(shootdown) ?? []).map(Optional.some)
         for value in sweepValues {
             for strategy in strategies.isEmpty ? [nil] : strategies {
-                var overrides = settings.pairs
+                var extra: [(key: String, value: String, name: String)] = []
                 var label: [String] = []
-                if let strategy { overrides.append(("shootdown", strategy)); label.append(strategy) }
-                if let value, let key = swept?.key { overrides.append((key, value)); label.append("\(key)=\(value)") }
+                if let strategy { extra.append(("shootdown", strategy, "--shootdown \(strategy)")); label.append(strategy) }
+                if let value, let key = swept?.key { extra.append((key, value, "--sweep \(key)=\(value)")); label.append("\(key)=\(value)") }
+                let overrides = settings.pairs + extra.map { ($0.key, $0.value) }
                 var source = text ?? ""
                 if let named {
                     let cores = overrides.last { $0.key == "cores" }.flatMap { Int($0.value) } ?? 16
                     source = named.trace(cores: cores, rounds: rounds)
                 }
                 do throws(TraceError) {
-                    let trace = try MMTReader(file: name, base: settings.base, overrides: overrides).read(source)
+                    let trace = try settings.reader(file: name, overrides: extra).read(source)
+                    for note in trace.notes where !noted.contains(note) {
+                        noted.insert(note)
+                        Settings.note([note], console)
+                    }
                     comparison.add(label: label.isEmpty ? "as configured" : label.joined(separator: " "), trace: trace)
                 } catch {
                     console.err("\(error)\n")

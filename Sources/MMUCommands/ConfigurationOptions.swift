@@ -66,6 +66,9 @@ struct Settings {
     var preset: CPUPreset? = nil
     /// The `--set` settings in order, each with the argument as written.
     var overrides: [(setting: Setting, written: String)] = []
+    /// Which option set each key of `base` (`--cpu zen3`, `--config z.conf`),
+    /// for the notes on a trace's `set` lines that override them.
+    var origins: [String: String] = [:]
 
     /// The base configuration from `arguments`; nil, with the message printed,
     /// when the preset or the file cannot be applied.
@@ -76,6 +79,7 @@ struct Settings {
             self.preset = preset
             do throws(ConfigurationError) {
                 base = try preset.apply(to: base)
+                for (key, _) in preset.settings { origins[key] = "--cpu \(preset.name)" }
             } catch {
                 console.err("mmusim \(command): \(arguments.written(ConfigurationOptions.cpu) ?? preset.name): \(error.message)\n")
                 return nil
@@ -85,7 +89,7 @@ struct Settings {
             switch Files.read(path) {
             case .success(let text):
                 do throws(TraceError) {
-                    try ConfigFileReader.apply(text, file: path, to: &base)
+                    for key in try ConfigFileReader.apply(text, file: path, to: &base) { origins[key] = "--config \(path)" }
                 } catch {
                     console.err("\(error)\n")
                     return nil
@@ -95,6 +99,18 @@ struct Settings {
                 return nil
             }
         }
+    }
+
+    /// A trace reader for `file` with these settings.
+    func reader(file: String, overrides extra: [(key: String, value: String, name: String)] = []) -> MMTReader {
+        var reader = MMTReader(file: file, base: base, overrides: pairs + extra.map { ($0.key, $0.value) }, origins: origins)
+        reader.overrideNames = overrides.map { "--set \($0.setting.key)=\($0.setting.value)" } + extra.map(\.name)
+        return reader
+    }
+
+    /// Prints each note as `note: NOTE` on standard error.
+    static func note(_ notes: [String], _ console: Console) {
+        for note in notes { console.err("note: \(note)\n") }
     }
 
     /// The `--set` settings as the trace reader takes them.
@@ -133,9 +149,13 @@ struct Settings {
         }
     }
 
+    /// Reads and checks a trace's text; prints a note for each setting that
+    /// lost (Settings.note), or the error and returns nil on bad input.
     func parseTrace(_ text: String, file: String, _ console: Console) -> MMTReader.Trace? {
         do throws(TraceError) {
-            return try MMTReader(file: file, base: base, overrides: pairs).read(text)
+            let trace = try reader(file: file).read(text)
+            Self.note(trace.notes, console)
+            return trace
         } catch {
             console.err("\(error)\n")
             return nil

@@ -28,6 +28,7 @@ enum PlotCommand: Command {
         guard html || path.hasSuffix(".svg") else { return refuse("-o \(path): the name must end in .svg or .html", console) }
         guard arguments.positionals.count <= 1 else { return refuse("name at most one RESULTS.csv", console) }
         guard arguments.contains(x) == arguments.contains(y) else { return refuse("--x and --y go together", console) }
+        if arguments.contains(by), !arguments.contains(x) { return refuse("--by goes with --x and --y (it splits a line chart)", console) }
         var table: CSVTable? = nil
         if let csvPath = arguments.positionals.first {
             guard let text = ResultDirectory.read(csvPath) else { return fail("\(csvPath): cannot read", console) }

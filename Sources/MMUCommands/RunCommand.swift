@@ -39,7 +39,9 @@ enum RunCommand: Command {
         --json. The format is detected (.mmt, Valgrind Lackey text, ChampSim binary) unless
         --format names it; streamed formats run in constant memory with a progress line on a
         terminal and stop at their first bad record after printing the statistics so far.
-        Settings apply in this order: defaults, --cpu, --config, the trace's set lines, --set.
+        Settings apply in this order: defaults, --cpu, --config, the trace's set lines, --set;
+        where a set line and the command line disagree, a note on standard error names the value
+        that lost. --check-coherence ends with 'coherence: N translations checked, M violations'.
         SIGINT stops the run and prints the statistics so far (exit 130).
         """,
         arguments: [ArgumentDeclaration("TRACE", help: "the trace file, or - for standard input")],
@@ -52,6 +54,9 @@ enum RunCommand: Command {
         guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
             return refuse("name exactly one trace", console)
         }
+        if arguments.contains(timelineRange), !arguments.contains(timeline) {
+            return refuse("\(arguments.written(timelineRange) ?? "--timeline-range"): goes with --timeline FILE.json (it limits what the timeline holds)", console)
+        }
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         let request = RunRequest(
             path: path, settings: settings, json: arguments.containsBare(json), jsonFile: arguments.value(json),
@@ -61,6 +66,9 @@ enum RunCommand: Command {
         // Before reading: a SIGINT during a long read stops the run before it starts.
         Interrupt.install()
         var format = arguments.value(format)
+        if format == .mmt, path.hasSuffix(".mmt") {
+            console.err("note: --format mmt: \(path) ends in .mmt and is read as .mmt without it\n")
+        }
         if format != .mmt && !(format == nil && path.hasSuffix(".mmt")) {
             let source: ByteSource
             do throws(ByteSourceError) {
@@ -93,6 +101,9 @@ enum RunCommand: Command {
 
     /// Runs a checked `.mmt` trace and prints its results.
     static func execute(_ trace: MMTReader.Trace, path: String, _ request: RunRequest, _ console: Console) -> Int32 {
+        if request.quiet {
+            console.err("note: --quiet: \(path) is an .mmt trace, read whole before it runs; there is no progress line to leave out\n")
+        }
         guard case .success(var timelineFile) = request.openTimeline(console) else { return 2 }
         let logging = request.events || timelineFile != nil
         var runner = TraceRunner(trace: trace, logEvents: logging, checkCoherence: request.checkCoherence)
@@ -117,6 +128,10 @@ enum RunCommand: Command {
         guard request.commitTimeline(&timelineFile, console) else { return 2 }
         for warning in runner.warnings { console.err("\(path):\(warning.line): warning: \(warning.message)\n") }
         for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
+        if request.checkCoherence {
+            console.err(RunRequest.coherenceSummary(checked: runner.system.translationsChecked,
+                                                    violations: runner.failures.filter { $0.message.hasPrefix("coherence:") }.count))
+        }
         guard request.report(json: StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram),
                              text: StatisticsReport.text(runner.system), console) else { return 2 }
         if let line = runner.stoppedAt {
@@ -140,6 +155,12 @@ struct RunRequest {
     var timeline: String?
     var timelineRange: Range<UInt64>
     var quiet: Bool
+
+    /// `coherence: N translations checked, M violations` (and a newline): what
+    /// `--check-coherence` looked at, printed even when all was well.
+    static func coherenceSummary(checked: UInt64, violations: Int) -> String {
+        "coherence: \(checked) translations checked, \(violations) violations\n"
+    }
 
     /// The `--timeline` file opened for writing (nil without `--timeline`);
     /// a failure has been printed.

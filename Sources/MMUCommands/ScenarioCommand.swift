@@ -31,8 +31,11 @@ enum ScenarioCommand: Command {
             console.err("mmusim scenario: name one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))\n")
             return 2
         }
+        if scenario == .thp, let written = arguments.written(cores) ?? arguments.written(rounds) {
+            return refuse("\(written): scenario thp has fixed phases (one core, no rounds)", console)
+        }
+        if arguments.contains(modelOnly), !arguments.contains(report) { return refuse("--model-only goes with --report", console) }
         guard arguments.contains(report) else {
-            if arguments.contains(modelOnly) { return refuse("--model-only goes with --report", console) }
             console.out(scenario.trace(cores: arguments.value(cores) ?? 16, rounds: arguments.value(rounds) ?? Scenario.defaultRounds))
             return 0
         }

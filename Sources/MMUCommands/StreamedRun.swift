@@ -54,6 +54,9 @@ enum StreamedRun {
         for (record, violation) in runner.coherenceViolations {
             console.err("\(name): record \(record): coherence: \(violation)\n")
         }
+        if request.checkCoherence {
+            console.err(RunRequest.coherenceSummary(checked: runner.system.translationsChecked, violations: runner.coherenceViolations.count))
+        }
         if runner.skippedRecords > 0 {
             console.err("\(name): warning: \(runner.skippedRecords) records skipped after the process was killed (out of memory)\n")
         }

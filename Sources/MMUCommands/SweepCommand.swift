@@ -80,6 +80,9 @@ enum SweepCommand: Command {
         guard case .some(let experiment) = experiment(arguments, console) else { return 2 }
         if arguments.contains(slurm) { return submitToSlurm(experiment, arguments, console) }
         if arguments.contains(submit) { return refuse("--submit goes with --slurm", console) }
+        let slurmOnly = [arguments.written(tasks), arguments.written(partition), arguments.written(time),
+                         arguments.written(memory), arguments.written(account)].compactMap { $0 }
+        if let written = slurmOnly.first { return refuse("\(written): goes with --slurm", console) }
         notes(experiment, console)
 
         let directory = arguments.value(out).map(ResultDirectory.init)

@@ -5,7 +5,7 @@ public enum Tool {
     /// Every command, in the order the overview lists them.
     static let all: [any Command.Type] = [
         RunCommand.self, CheckCommand.self, CompareCommand.self, SweepCommand.self, PlotCommand.self, ScenarioCommand.self, CalibrateCommand.self,
-        CpusCommand.self, ConfigCommand.self, KeysCommand.self, StatisticsCommand.self, HelpCommand.self,
+        CpusCommand.self, ConfigCommand.self, KeysCommand.self, StatisticsCommand.self, HelpCommand.self, CompletionCommand.self, ManCommand.self,
     ]
 
     /// Every command's declaration (name, abstract, arguments, options), as

@@ -1,4 +1,4 @@
-/// The categories every charged cycle falls in (SPEC section 6).
+/// The categories every charged cycle falls in (docs/reference/cycle-accounting.md).
 public enum CycleCategory: Int, CaseIterable, Sendable, CustomStringConvertible {
     case access, tlb, walk, fault, kernel, zero, copy, shootdown, `switch`, wait
     public var description: String {
@@ -17,7 +17,7 @@ public enum CycleCategory: Int, CaseIterable, Sendable, CustomStringConvertible 
     }
 }
 
-/// One priced step of the model: each `cost.*` key of SPEC section 6.
+/// One priced step of the model: each `cost.*` key of docs/reference/cycle-accounting.md.
 public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
     case access
     case tlbL1, tlbL2
@@ -35,7 +35,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
     case invlpgb, tlbsync
     case thpSplit
 
-    /// The configuration key, as SPEC section 6 names it.
+    /// The configuration key, as docs/reference/cycle-accounting.md names it.
     public var name: String {
         switch self {
         case .access: return "cost.access"
@@ -105,7 +105,7 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
 public struct CostModel: Hashable, Sendable {
     @usableFromInline var cycles: InlineArray<28, CycleCount>
     /// True once `cost.walk.ref` is set: every page-table reference then costs
-    /// exactly that (SPEC 6). Otherwise a reference costs what the level of the
+    /// exactly that (docs/reference/cycle-accounting.md). Otherwise a reference costs what the level of the
     /// page-table line cache it hits costs (`cost.walk.l1d` ... `cost.walk.dram`).
     public private(set) var flatWalkReference = false
 

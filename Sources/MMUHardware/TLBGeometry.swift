@@ -1,4 +1,4 @@
-/// Sizes of one core's TLBs and paging-structure caches (SPEC section 5 keys).
+/// Sizes of one core's TLBs and paging-structure caches (keys of docs/reference/configuration.md).
 public struct TLBGeometry: Hashable, Sendable {
     public var l1dEntries = 64          // [IntelOpt] Table 2-15: DTLB, 4 KiB pages, 64 entries
     public var l1dWays = 4              // [IntelOpt] Table 2-15: DTLB 4-way

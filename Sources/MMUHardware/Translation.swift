@@ -14,7 +14,7 @@ public struct AccessRights: OptionSet, Hashable, Sendable {
     public static let all: AccessRights = [.writable, .user, .executable]
 
     /// Whether a user-mode access of `kind` may use a translation with these rights
-    /// (a write needs RW and D, a fetch needs no XD; SPEC section 1).
+    /// (a write needs RW and D, a fetch needs no XD; docs/reference/machine.md).
     @inlinable @inline(__always) public func permits(_ kind: AccessKind) -> Bool {
         let needed = AccessRights.needed(for: kind)
         return rawValue & needed == needed

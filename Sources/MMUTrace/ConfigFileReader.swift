@@ -3,9 +3,12 @@ import MMUKernel
 /// Reads a configuration file (`--config FILE`): one `KEY = VALUE` per line,
 /// the keys of `set`, `#` comments and blank lines allowed.
 public enum ConfigFileReader {
-    /// Applies every setting of `text` (from `file`) to `configuration`.
-    public static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(TraceError) {
+    /// Applies every setting of `text` (from `file`) to `configuration`;
+    /// returns the keys it set, in order.
+    @discardableResult
+    public static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(TraceError) -> [String] {
         var lineNumber = 0
+        var keys: [String] = []
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = raw.prefix { $0 != "#" }
@@ -29,12 +32,14 @@ public enum ConfigFileReader {
             } catch {
                 throw TraceError(file: file, line: lineNumber, column: error.part == .key ? keyColumn : valueColumn, message: error.message)
             }
+            keys.append(key)
         }
         do throws(ConfigurationError) {
             try configuration.validate()
         } catch {
             throw TraceError(file: file, line: max(1, lineNumber), column: 1, message: error.message)
         }
+        return keys
     }
 
     /// `configuration` as a config file: every key, `KEY = VALUE` (the page-table

@@ -1,7 +1,7 @@
 import MMUHardware
 import MMUKernel
 
-/// One line of a `.mmt` trace (SPEC section 4), its numbers parsed.
+/// One line of a `.mmt` trace (docs/reference/trace-format.md), its numbers parsed.
 public enum Directive: Hashable, Sendable {
     case set(key: String, value: String)
     case process(pid: UInt64)

@@ -1,8 +1,8 @@
 import MMUHardware
 
 /// Reads the memory trace Valgrind's Lackey tool writes with
-/// `valgrind --tool=lackey --trace-mem=yes --log-file=FILE PROGRAM` (SPEC
-/// section 4), one record a line:
+/// `valgrind --tool=lackey --trace-mem=yes --log-file=FILE PROGRAM`
+/// (docs/trace-formats-streamed.md), one record a line:
 ///
 /// ```
 /// ==21575== Lackey, an example Valgrind tool

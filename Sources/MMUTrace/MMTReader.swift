@@ -1,7 +1,7 @@
 import MMUHardware
 import MMUKernel
 
-/// Reads a `.mmt` trace (SPEC section 4) and checks it whole before it runs:
+/// Reads a `.mmt` trace (docs/reference/trace-format.md) and checks it whole before it runs:
 /// syntax, numbers and their ranges, and that every core, PID and access refers
 /// to something that exists at that point.
 public struct MMTReader {
@@ -14,11 +14,20 @@ public struct MMTReader {
     public var base: Configuration
     /// Settings from the command line, applied after the trace's `set` lines.
     public var overrides: [(key: String, value: String)]
+    /// Where each key of `base` that the command line set came from
+    /// (`--cpu zen3`, `--config z.conf`), so that a `set` line overriding it
+    /// can say so.
+    public var origins: [String: String] = [:]
+    /// How the notes name each of `overrides`, by index (`--shootdown ipi`);
+    /// `--set KEY=VALUE` when missing.
+    public var overrideNames: [String] = []
 
-    public init(file: String, base: Configuration = Configuration(), overrides: [(key: String, value: String)] = []) {
+    public init(file: String, base: Configuration = Configuration(), overrides: [(key: String, value: String)] = [],
+                origins: [String: String] = [:]) {
         self.file = file
         self.base = base
         self.overrides = overrides
+        self.origins = origins
     }
 
     /// A parsed, checked trace: its configuration and its directives.
@@ -26,6 +35,11 @@ public struct MMTReader {
         public var file: String
         public var configuration: Configuration
         public var lines: [TraceLine]
+        /// One line per setting that lost to another (the precedence is defaults,
+        /// `--cpu`, `--config`, the trace's `set` lines, `--set`): a `set` line
+        /// over a command-line value, or a command-line override over a `set`
+        /// line. Commands print each as `note: ...` on standard error.
+        public var notes: [String] = []
     }
 
     /// Parses and checks `text`. Throws the first error found.
@@ -35,6 +49,9 @@ public struct MMTReader {
         var configuration = base
         var configured = false
         var validator = Validator(file: file)
+        var notes: [String] = []
+        /// The trace's `set` lines that still hold: key, line and value.
+        var setLines: [String: (line: Int, value: String)] = [:]
         var start = text.utf8.startIndex
         let utf8 = text.utf8
         while start < utf8.endIndex {
@@ -59,31 +76,43 @@ public struct MMTReader {
                 } catch {
                     throw TraceError(file: file, line: lineNumber, column: fields[error.part == .key ? 1 : 2].column, message: error.message)
                 }
+                let now = configuration.value(of: key) ?? value
+                if let origin = origins[key], let lost = base.value(of: key), lost != now {
+                    notes.append("\(file):\(lineNumber): set \(key) \(value) overrides \(origin)'s value \(lost)")
+                }
+                setLines[key] = (lineNumber, now)
                 continue
             }
             if !configured {
-                try finish(&configuration, line: lineNumber)
+                try finish(&configuration, line: lineNumber, setLines: setLines, notes: &notes)
                 configured = true
                 validator.start(configuration)
             }
             try validator.check(traceLine)
             lines.append(traceLine)
         }
-        if !configured { try finish(&configuration, line: max(1, lineNumber)) }
+        if !configured { try finish(&configuration, line: max(1, lineNumber), setLines: setLines, notes: &notes) }
         guard !lines.isEmpty else {
             throw TraceError(file: file, line: max(1, lineNumber), column: 1,
                              message: lineNumber == 0 ? "the trace is empty" : "the trace has no directives (only set lines, comments or blank lines)")
         }
-        return Trace(file: file, configuration: configuration, lines: lines)
+        return Trace(file: file, configuration: configuration, lines: lines, notes: notes)
     }
 
-    /// Applies the command line's settings and checks the whole configuration.
-    func finish(_ configuration: inout Configuration, line: Int) throws(TraceError) {
-        for (key, value) in overrides {
+    /// Applies the command line's settings and checks the whole configuration;
+    /// notes each override that replaces a value one of `setLines` gave.
+    func finish(_ configuration: inout Configuration, line: Int,
+                setLines: [String: (line: Int, value: String)], notes: inout [String]) throws(TraceError) {
+        var setLines = setLines
+        for (index, (key, value)) in overrides.enumerated() {
             do throws(ConfigurationError) {
                 try configuration.set(key, value)
             } catch {
                 throw TraceError(file: "--set \(key)=\(value)", line: 1, column: error.part == .key ? 7 : 8 + key.count, message: error.message)
+            }
+            if let lost = setLines.removeValue(forKey: key), configuration.value(of: key) != lost.value {
+                let name = index < overrideNames.count ? overrideNames[index] : "--set \(key)=\(value)"
+                notes.append("\(name) overrides \(file):\(lost.line)'s value \(lost.value)")
             }
         }
         do throws(ConfigurationError) {

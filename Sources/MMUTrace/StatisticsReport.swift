@@ -1,7 +1,7 @@
 import MMUHardware
 import MMUKernel
 
-/// The statistics of SPEC section 7, as text or JSON.
+/// The statistics of docs/reference/statistics.md, as text or JSON.
 public enum StatisticsReport {
     /// `name value` lines, names padded to one column: totals, then each core.
     public static func text(_ system: System) -> String {

@@ -2,7 +2,7 @@ import MMUHardware
 import MMUKernel
 
 /// Runs a streamed memory trace (Lackey, ChampSim) on a fresh system, one
-/// record at a time, in constant memory (SPEC section 4).
+/// record at a time, in constant memory (docs/reference/trace-format.md).
 ///
 /// The traced program is one process on core 0. Set-up, as a `.mmt` trace
 /// would write it: `process 1`, `switch 0 1` (one `cost.switch`), and one
@@ -37,7 +37,7 @@ public struct StreamRunner {
     public private(set) var stopped = false
     public private(set) var records: UInt64 = 0
     /// Records that did nothing because the process had been killed for want
-    /// of frames (SPEC 2: the run goes on; here there is nothing left to run).
+    /// of frames (docs/reference/kernel.md: the run goes on; here there is nothing left to run).
     public private(set) var skippedRecords: UInt64 = 0
     /// Coherence violations (with `checkCoherence`), with the record that caused each.
     public private(set) var coherenceViolations: [(record: UInt64, violation: CoherenceViolation)] = []

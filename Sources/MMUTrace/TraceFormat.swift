@@ -1,6 +1,6 @@
 /// The trace formats `mmusim run` reads (`--format mmt|lackey|champsim`).
 public enum TraceFormat: String, CaseIterable, Hashable, Sendable {
-    /// mmusim's own directive trace (SPEC section 4), read whole and checked.
+    /// mmusim's own directive trace (docs/reference/trace-format.md), read whole and checked.
     case mmt
     /// Valgrind Lackey's `--trace-mem=yes` output, streamed (`LackeyReader`).
     case lackey

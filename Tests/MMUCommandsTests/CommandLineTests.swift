@@ -75,7 +75,7 @@ struct CommandLineTests {
 
     @Test("an unknown command or help topic is named, exit 2, nothing on standard output")
     func unknownCommand() {
-        let list = "run, check, compare, sweep, plot, scenario, calibrate, cpus, config, keys, statistics, help"
+        let list = "run, check, compare, sweep, plot, scenario, calibrate, cpus, config, keys, statistics, help, completion, man"
         for arguments in [["frobnicate"], ["help", "frobnicate"]] {
             let result = mmusim(arguments)
             #expect(result.status == 2 && result.out.isEmpty, "\(arguments)")

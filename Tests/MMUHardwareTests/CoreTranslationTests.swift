@@ -420,7 +420,7 @@ struct CoreTranslationTests {
         #expect(machine.core.statistics.l1iMisses == 1)
     }
 
-    // MARK: Disabled TLBs (SPEC 5: 0 entries disables a structure)
+    // MARK: Disabled TLBs (docs/reference/configuration.md: 0 entries disables a structure)
 
     @Test func invalidatePageWorksWithoutAnL2TLB() async {
         await #expect(processExitsWith: .success) {

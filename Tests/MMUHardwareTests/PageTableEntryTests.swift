@@ -8,7 +8,7 @@ struct PageTableEntryTests {
         #expect(MemoryLayout<PageTableEntry>.stride == 8)
     }
 
-    /// SDM vol. 3A tables 4-15 to 4-20; SPEC section 1.
+    /// SDM vol. 3A tables 4-15 to 4-20; docs/reference/machine.md.
     @Test("each flag sits at its SDM bit", arguments: [
         (PageTableEntry.Flags.present, 0), (.writable, 1), (.user, 2), (.writeThrough, 3),
         (.cacheDisable, 4), (.accessed, 5), (.dirty, 6), (.pageSize, 7), (.global, 8),

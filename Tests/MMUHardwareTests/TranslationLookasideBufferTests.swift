@@ -262,7 +262,7 @@ struct TranslationLookasideBufferTests {
         tlb.flush(pcid: nil)
     }
 
-    /// SPEC 5: 0 entries disables a TLB. Its lookups must miss, not trap; run
+    /// docs/reference/configuration.md: 0 entries disables a TLB. Its lookups must miss, not trap; run
     /// in a child process so that a trap fails this test instead of the run.
     @Test func aZeroEntryTLBNeverHits() async {
         await #expect(processExitsWith: .success) {

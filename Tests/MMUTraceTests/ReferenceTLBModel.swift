@@ -1,8 +1,8 @@
 import MMUHardware
 
-/// An independent model of what SPEC says a streamed trace does to core 0's
-/// TLBs and fault counters, written from SPEC's rules alone (sections 1, 2, 4
-/// and 6), page-granular, with none of the emulator's code:
+/// An independent model of what the reference (docs/reference/) says a streamed trace does to core 0's
+/// TLBs and fault counters, written from its rules alone (machine, kernel, trace format and
+/// cycle accounting), page-granular, with none of the emulator's code:
 ///
 /// - loads and stores look up the L1 DTLB, fetches the L1 ITLB; on an L1 miss
 ///   the unified L2; on an L2 miss a walk. Set index = page number mod sets,

@@ -95,7 +95,7 @@ struct TraceRunnerTests {
         #expect((configuration["flush_ceiling"] as? NSNumber)?.intValue == 33)
     }
 
-    @Test("every statistic name of SPEC section 7 is reported")
+    @Test("every statistic name of docs/reference/statistics.md is reported")
     func statisticNames() throws {
         let names = Set(try run("process 1").system.statisticNames)
         let spec = ["accesses", "tlb.l1d.hits", "tlb.l1d.misses", "tlb.l1i.hits", "tlb.l1i.misses", "tlb.l2.hits",
