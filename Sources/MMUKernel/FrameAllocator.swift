@@ -112,16 +112,51 @@ public struct FrameAllocator: Sendable {
     /// Returns an unreferenced data frame, a page-table frame or a pending
     /// frame to the pool, merging it with its free buddies.
     public mutating func free(_ frame: FrameNumber) {
+        guard release(frame) else { return }
+        insertMerging(frame.index, order: 0)
+    }
+
+    /// Frees every frame of `list` (each as `free` would). The pool ends as
+    /// freeing them one by one leaves it (buddy merging does not depend on
+    /// order), but runs of consecutive frames go in as whole blocks: a 1 GiB
+    /// unmap inserts a few blocks instead of merging 262,144 times.
+    public mutating func free(_ list: [FrameNumber]) {
+        var freed: [Int] = []
+        freed.reserveCapacity(list.count)
+        for frame in list where release(frame) { freed.append(frame.index) }
+        if zip(freed, freed.dropFirst()).contains(where: { $0 >= $1 }) { freed.sort() }
+        var i = 0
+        while i < freed.count {
+            let first = freed[i]
+            var order = 0
+            while order < Self.maximumOrder {
+                let size = 1 << (order + 1)
+                guard first & (size - 1) == 0, i + size <= freed.count, freed[i + size - 1] == first + size - 1 else { break }
+                order += 1
+            }
+            insertMerging(first >> order, order: order)
+            i += 1 << order
+        }
+    }
+
+    /// Marks `frame` free and updates the counts; false when it was not in
+    /// use by a process, a table or a pending invalidation.
+    private mutating func release(_ frame: FrameNumber) -> Bool {
         switch use(of: frame) {
         case .data: dataFrames -= 1
         case .pageTable: pageTableFrames -= 1
         case .pending: pendingFrames -= 1
-        case .free, .zeroPage, .reserved: return
+        case .free, .zeroPage, .reserved: return false
         }
         use[frame.index] = .free
         references[frame.index] = 0
         freeFrames += 1
-        var block = frame.index, order = 0
+        return true
+    }
+
+    /// Puts free block `block` of `order` in the pool, merged with its free buddies.
+    private mutating func insertMerging(_ block: Int, order: Int) {
+        var block = block, order = order
         while order < Self.maximumOrder && freeBlocks[order].contains(block ^ 1) {
             freeBlocks[order].remove(block ^ 1)
             block >>= 1

@@ -219,7 +219,8 @@ extension Kernel {
                                   machine: inout Machine) -> Bool {
         var cut: [(PageTableSlot, PageTableEntry)] = []
         PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, entry in
-            guard slot.isLeaf(entry) else { return .descend }
+            // Huge leaves stand in PD and PDPT entries: no need to enter a PT.
+            guard slot.isLeaf(entry) else { return slot.level == .pd ? .skip : .descend }
             if slot.level != .pt && !(pages.lowerBound <= slot.pages.lowerBound && slot.pages.upperBound <= pages.upperBound) {
                 cut.append((slot, entry))
             }

@@ -107,12 +107,14 @@ extension Kernel {
         // The level of the uncovered table being freed whole, if any.
         var freeing: PagingLevel? = nil
         PageTableVisitor.visit(&machine, root: processes[process].pml4, pages: pages, enter: { _, slot, entry in
-            // Leaves were cleared by the caller; huge leaves are not tables.
+            // Leaves were cleared by the caller; huge leaves are not tables;
+            // a PT holds no table, so the walk need not go into one.
             guard !slot.isLeaf(entry) else { return .skip }
-            if freeing != nil { return .descendAll }
-            if regions.overlaps(slot.pages) { return .descend }
+            let below: PageTableVisitor.Decision = slot.level == .pd ? .skip : .descendAll
+            if freeing != nil { return below }
+            if regions.overlaps(slot.pages) { return slot.level == .pd ? .skip : .descend }
             freeing = slot.level
-            return .descendAll
+            return below
         }, leave: { machine, slot, entry in
             guard let level = freeing, !slot.isLeaf(entry) else { return }
             freed.append(entry.frame)

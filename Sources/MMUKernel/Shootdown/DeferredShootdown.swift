@@ -73,7 +73,7 @@ enum DeferredShootdown: TLBShootdown {
     static func complete(batch: Int, kernel: inout Kernel) {
         kernel.deferred.batches[batch].remaining -= 1
         if kernel.deferred.batches[batch].remaining == 0 {
-            for frame in kernel.deferred.batches[batch].frames { kernel.frames.free(frame) }
+            kernel.frames.free(kernel.deferred.batches[batch].frames)
             kernel.deferred.batches[batch].frames = []
         }
     }

@@ -130,13 +130,14 @@ extension Kernel {
     /// `hold`, frames that would be freed wait as pending instead. Returns those held.
     @discardableResult
     mutating func release(dataFrames: [FrameNumber], tableFrames: [FrameNumber], hold: Bool) -> [FrameNumber] {
-        var held: [FrameNumber] = []
-        for frame in dataFrames where frame != .zeroPage && frames.drop(frame) {
-            if hold { frames.hold(frame); held.append(frame) } else { frames.free(frame) }
+        var unreferenced: [FrameNumber] = []
+        for frame in dataFrames where frame != .zeroPage && frames.drop(frame) { unreferenced.append(frame) }
+        unreferenced += tableFrames
+        guard hold else {
+            frames.free(unreferenced)
+            return []
         }
-        for frame in tableFrames {
-            if hold { frames.hold(frame); held.append(frame) } else { frames.free(frame) }
-        }
-        return held
+        for frame in unreferenced { frames.hold(frame) }
+        return unreferenced
     }
 }
