@@ -69,6 +69,18 @@ extension CPUPreset {
             ("cost.thp.split", "32000"),     // [Calib26]: measured split + copy less the modelled rest (docs/calibration.md)
         ])
 
+    /// The costs of kernel code paths and in-core steps, which every other
+    /// preset keeps at Skylake's cycles (rule "same cycles",
+    /// docs/cost-model.md): the sources are Skylake's, cited above.
+    static let sameCyclesAsSkylake: [(key: String, value: String)] = {
+        let keys: Set<String> = [
+            "cost.tlb.l1", "cost.walk.psc", "cost.fault.entry", "cost.fault.exit", "cost.kernel.fault",
+            "cost.frame.alloc", "cost.invlpg", "cost.tlb.flush", "cost.syscall", "cost.fork.pte",
+            "cost.switch", "cost.ipi.handler", "cost.thp.split",
+        ]
+        return skylake.settings.filter { keys.contains($0.key) }
+    }()
+
     /// Intel Ice Lake-SP (Sunny Cove core, 3rd-gen Xeon Scalable, 2021) at 3.0 GHz.
     public static let icelake = CPUPreset(
         name: "icelake", summary: "Intel Ice Lake-SP (Sunny Cove) core", gigahertz: 3.0,
@@ -94,33 +106,20 @@ extension CPUPreset {
             ("ptcache.l2.lines", "10240"),   // rule: 1/2 of 1.25 MiB L2 [IntelXeon3] (20480 lines)
             ("ptcache.llc.lines", "12288"),  // rule: 1/2 of 1.5 MiB/core LLC [IntelXeon3] (24576 lines)
             ("cost.access", "5"),            // [SNC-lat] Sunny Cove L1D 5 cycles (48 KiB, up from 4; not re-read)
-            ("cost.tlb.l1", "0"),            // as Skylake: L1 DTLB probed in parallel with L1D
             ("cost.tlb.l2", "7"),            // [TMA-ICX] 4.8: Mem_STLB_Hit_Cost = 7
-            ("cost.walk.psc", "2"),          // derived: same cycles as Skylake
             ("cost.walk.ad", "7"),           // [TMA-ICX] 4.8: Avg_Assist_Cost 34 slots / 5 wide = 6.8
             ("cost.walk.l1d", "6"),          // derived: Skylake 5 + 1 for the 5-cycle L1D
             ("cost.walk.l2", "14"),          // [SNC-lat] Ice Lake-SP L2 ~14 cycles (not re-read)
             ("cost.walk.llc", "56"),         // [TMA-ICX] derived: 50 x 23 ns / 20.5 ns (ICX vs SKX L3 hit)
             ("cost.walk.dram", "208"),       // [TMA-ICX] derived: 250 x 66.5 ns / 80 ns (ICX vs SKX DRAM)
-            ("cost.fault.entry", "770"),     // derived: same cycles as Skylake
-            ("cost.fault.exit", "320"),      // derived: same cycles
-            ("cost.kernel.fault", "460"),    // derived: same cycles
-            ("cost.frame.alloc", "250"),     // derived: same cycles
             ("cost.frame.zero", "1300"),     // [Arora22] measured on Ice Lake-SP: 434 ns at 3.0 GHz
             ("cost.frame.copy", "2600"),     // [Arora22] derived: twice a zero
             ("cost.pte.write", "6"),         // derived: Skylake 5 + 1 for the 5-cycle L1D
-            ("cost.invlpg", "260"),          // derived: same cycles
-            ("cost.tlb.flush", "100"),       // derived: same cycles
-            ("cost.syscall", "300"),         // derived: same cycles
-            ("cost.fork.pte", "100"),        // derived: same cycles
-            ("cost.switch", "3000"),         // derived: same cycles
             ("cost.ipi.send", "250"),        // derived: same ns (3.0 GHz: same cycles)
             ("cost.ipi.latency", "350"),     // derived: same ns
-            ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // hypothetical on Intel (no INVLPGB): Skylake value
             ("cost.tlbsync", "600"),         // hypothetical on Intel (no TLBSYNC): Skylake value
-            ("cost.thp.split", "32000"),     // derived: same cycles as Skylake (kernel code path)
-        ])
+        ] + sameCyclesAsSkylake)
 
     /// AMD Zen 3 (Ryzen 5000 "Vermeer", EPYC 7003 "Milan", 2020) at 3.5 GHz.
     public static let zen3 = CPUPreset(
@@ -147,33 +146,20 @@ extension CPUPreset {
             ("ptcache.l2.lines", "4096"),    // rule: 1/2 of 512 KiB L2 [CPUID-Zen3]
             ("ptcache.llc.lines", "32768"),  // rule: 1/2 of 4 MiB/core (32 MiB per 8-core CCX) [CPUID-Zen3]
             ("cost.access", "4"),            // [AMDSOG-Zen3] 4-cycle integer load-to-use (simple addressing)
-            ("cost.tlb.l1", "0"),            // as Skylake: L1 DTLB probed in parallel with L1D
             ("cost.tlb.l2", "7"),            // [CnC-N1] Zen 2 L2 TLB 7 cycles; [CnC-Zen4] Zen 4 7-8: derived
-            ("cost.walk.psc", "2"),          // derived: same cycles as Skylake
             ("cost.walk.ad", "9"),           // derived: same cycles as skylake (no AMD figure; see doc)
             ("cost.walk.l1d", "5"),          // [AMDSOG-Zen3] L1D 4-5 cycles, one walker step (as Skylake)
             ("cost.walk.l2", "12"),          // [Zen-lat] Zen 3 L2 12 cycles (not re-read)
             ("cost.walk.llc", "46"),         // [Zen-lat][CnC-VCache] Zen 3 L3 ~46 cycles (not re-read)
             ("cost.walk.dram", "292"),       // derived: same ns (83 ns) at 3.5 GHz
-            ("cost.fault.entry", "770"),     // derived: same cycles as Skylake
-            ("cost.fault.exit", "320"),      // derived: same cycles
-            ("cost.kernel.fault", "460"),    // derived: same cycles
-            ("cost.frame.alloc", "250"),     // derived: same cycles
             ("cost.frame.zero", "1517"),     // derived: same ns (434 ns) at 3.5 GHz
             ("cost.frame.copy", "3033"),     // derived: same ns (867 ns) at 3.5 GHz
             ("cost.pte.write", "5"),         // derived: same cycles (L1D 4 cycles, as Skylake)
-            ("cost.invlpg", "260"),          // derived: same cycles
-            ("cost.tlb.flush", "100"),       // derived: same cycles
-            ("cost.syscall", "300"),         // derived: same cycles
-            ("cost.fork.pte", "100"),        // derived: same cycles
-            ("cost.switch", "3000"),         // derived: same cycles
             ("cost.ipi.send", "292"),        // derived: same ns (83 ns) at 3.5 GHz
             ("cost.ipi.latency", "408"),     // derived: same ns (117 ns) at 3.5 GHz
-            ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] Zen 3 has INVLPGB; estimate, same cycles
             ("cost.tlbsync", "700"),         // [vanRiel25] estimate, same ns (200 ns) at 3.5 GHz
-            ("cost.thp.split", "32000"),     // derived: same cycles as Skylake (kernel code path)
-        ])
+        ] + sameCyclesAsSkylake)
 
     /// AMD Zen 4 (Ryzen 7000 "Raphael", EPYC 9004 "Genoa", 2022) at 3.7 GHz.
     public static let zen4 = CPUPreset(
@@ -200,31 +186,18 @@ extension CPUPreset {
             ("ptcache.l2.lines", "8192"),    // rule: 1/2 of 1 MiB L2 [CPUID-Zen4]
             ("ptcache.llc.lines", "32768"),  // rule: 1/2 of 4 MiB/core (32 MiB per 8-core CCX) [CPUID-Zen4]
             ("cost.access", "4"),            // [AMDSOG-Zen4] 4- or 5-cycle integer load-to-use
-            ("cost.tlb.l1", "0"),            // as Skylake: L1 DTLB probed in parallel with L1D
             ("cost.tlb.l2", "7"),            // [CnC-Zen4] L2 TLB hit adds 7-8 cycles
-            ("cost.walk.psc", "2"),          // derived: same cycles as Skylake
             ("cost.walk.ad", "9"),           // derived: same cycles as skylake (no AMD figure; see doc)
             ("cost.walk.l1d", "5"),          // [AMDSOG-Zen4] L1D 4-5 cycles, one walker step (as Skylake)
             ("cost.walk.l2", "14"),          // [Zen-lat] Zen 4 L2 ~14 cycles (not re-read)
             ("cost.walk.llc", "50"),         // [Zen-lat] Zen 4 L3 ~50 cycles (not re-read)
             ("cost.walk.dram", "308"),       // derived: same ns (83 ns) at 3.7 GHz
-            ("cost.fault.entry", "770"),     // derived: same cycles as Skylake
-            ("cost.fault.exit", "320"),      // derived: same cycles
-            ("cost.kernel.fault", "460"),    // derived: same cycles
-            ("cost.frame.alloc", "250"),     // derived: same cycles
             ("cost.frame.zero", "1603"),     // derived: same ns (434 ns) at 3.7 GHz
             ("cost.frame.copy", "3207"),     // derived: same ns (867 ns) at 3.7 GHz
             ("cost.pte.write", "5"),         // derived: same cycles (L1D 4 cycles, as Skylake)
-            ("cost.invlpg", "260"),          // derived: same cycles
-            ("cost.tlb.flush", "100"),       // derived: same cycles
-            ("cost.syscall", "300"),         // derived: same cycles
-            ("cost.fork.pte", "100"),        // derived: same cycles
-            ("cost.switch", "3000"),         // derived: same cycles
             ("cost.ipi.send", "308"),        // derived: same ns (83 ns) at 3.7 GHz
             ("cost.ipi.latency", "432"),     // derived: same ns (117 ns) at 3.7 GHz
-            ("cost.ipi.handler", "1100"),    // derived: same cycles
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] estimate, same cycles
             ("cost.tlbsync", "740"),         // [vanRiel25] estimate, same ns (200 ns) at 3.7 GHz
-            ("cost.thp.split", "32000"),     // derived: same cycles as Skylake (kernel code path)
-        ])
+        ] + sameCyclesAsSkylake)
 }

@@ -226,32 +226,29 @@ struct FreeBlockSet: Sendable {
     mutating func insert(_ block: Int) {
         guard !contains(block) else { return }
         count += 1
-        let levels = levelCount
-        offsets.withUnsafeBufferPointer { offsets in
-            words.withUnsafeMutableBufferPointer { words in
-                var index = block
-                for level in 0..<levels {
-                    let word = offsets[level] + index >> 6
-                    let wasEmpty = words[word] == 0
-                    words[word] |= 1 << UInt64(index & 63)
-                    guard wasEmpty else { return }
-                    index >>= 6
-                }
-            }
-        }
+        update(block, present: true)
     }
 
     mutating func remove(_ block: Int) {
         guard contains(block) else { return }
         count -= 1
+        update(block, present: false)
+    }
+
+    /// Sets or clears `block`'s bit, and each summary bit above it whose word
+    /// turned non-zero (or zero), stopping at the first level that did not.
+    private mutating func update(_ block: Int, present: Bool) {
         let levels = levelCount
         offsets.withUnsafeBufferPointer { offsets in
             words.withUnsafeMutableBufferPointer { words in
                 var index = block
                 for level in 0..<levels {
                     let word = offsets[level] + index >> 6
-                    words[word] &= ~(1 << UInt64(index & 63))
-                    guard words[word] == 0 else { return }
+                    let before = words[word]
+                    let bit: UInt64 = 1 << UInt64(index & 63)
+                    words[word] = present ? before | bit : before & ~bit
+                    // A summary bit changes only when its word became non-zero, or zero.
+                    guard present ? before == 0 : words[word] == 0 else { return }
                     index >>= 6
                 }
             }

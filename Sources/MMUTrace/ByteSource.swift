@@ -46,6 +46,8 @@ public final class ByteSource {
 
     /// The path as given; `-` is standard input.
     public let path: String
+    /// The name messages give it: the path, `<stdin>` for `-`.
+    public var name: String { path == "-" ? "<stdin>" : path }
     /// The size of a regular file; nil for a pipe, terminal or other stream.
     public let totalBytes: UInt64?
     // The mutable state below is read and written on every line, and a class

@@ -34,15 +34,10 @@ public struct LackeyReader: MemoryTraceReader {
     public private(set) var skippedLines: UInt64 = 0
     public var bytesRead: UInt64 { source.bytesRead }
 
-    /// A reader over `source`; errors name `file` (default: the source's path).
+    /// A reader over `source`; errors name `file` (default: the source's name).
     public init(source: ByteSource, file: String? = nil) {
         self.source = source
-        self.file = file ?? (source.path == "-" ? "<stdin>" : source.path)
-    }
-
-    /// Opens `path` (`-`: standard input).
-    public init(path: String) throws(ByteSourceError) {
-        self.init(source: try ByteSource(path: path))
+        self.file = file ?? source.name
     }
 
     public mutating func next() throws(TraceError) -> MemoryAccess? {

@@ -16,12 +16,21 @@ public struct MemoryAccess: Hashable, Sendable {
 /// A reader of a streamed trace: hands out records one at a time in constant
 /// memory, and stops at the first bad record with a `TraceError` naming it.
 public protocol MemoryTraceReader {
+    /// A reader over `source`; errors name `file` (default: the source's name).
+    init(source: ByteSource, file: String?)
     /// The next record, or nil at the end of the trace.
     mutating func next() throws(TraceError) -> MemoryAccess?
     /// Input lines that are not records and were skipped (Valgrind's `==PID==` banner lines).
     var skippedLines: UInt64 { get }
     /// Bytes consumed so far (for progress).
     var bytesRead: UInt64 { get }
+}
+
+extension MemoryTraceReader {
+    /// Opens `path` (`-`: standard input).
+    public init(path: String) throws(ByteSourceError) {
+        self.init(source: try ByteSource(path: path), file: nil)
+    }
 }
 
 /// How many accesses took 1–2, 3–4, 5–8, 9–16, ... cycles (bucket k holds
