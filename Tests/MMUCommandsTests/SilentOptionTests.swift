@@ -97,6 +97,7 @@ struct SilentOptionTests {
           arguments: [
             (["compare", "Fixtures/04-cow-copy.mmt", "--rounds", "3"], "mmusim compare: --rounds 3: goes with --scenario NAME"),
             (["scenario", "thp", "--cores", "4"], "mmusim scenario: --cores 4: scenario thp has fixed phases"),
+            (["compare", "--scenario", "thp", "--rounds", "3"], "mmusim compare: --rounds 3: the thp scenario has fixed phases"),
             (["scenario", "threads-unmap", "--model-only"], "mmusim scenario: --model-only goes with --report"),
             (["plot", "--by", "cpu", "--bars", "r.csv", "-o", "x.svg"], "mmusim plot: --by goes with --x and --y"),
             (["sweep", "scenario:threads-unmap", "--partition", "short"], "mmusim sweep: --partition short: goes with --slurm"),
