@@ -9,6 +9,8 @@ public enum Paging {
     public static let linearAddressBits: UInt64 = 48
     /// First address above the user half: user regions live below it.
     public static let userAddressLimit: UInt64 = 1 << 47
+    /// The user half's end with `levels` levels of paging (2^47, or 2^56 with five).
+    @inlinable public static func userAddressLimit(levels: Int) -> UInt64 { levels == 5 ? 1 << 56 : 1 << 47 }
 }
 
 /// A 48-bit canonical x86-64 linear address (the SDM's "linear address").
@@ -18,8 +20,10 @@ public struct VirtualAddress: RawRepresentable, Hashable, Comparable, Sendable, 
     @inlinable public init(_ value: UInt64) { self.rawValue = value }
 
     /// Bits 63:47 all equal (SDM 3.3.7.1).
-    @inlinable public var isCanonical: Bool {
-        let top = Int64(bitPattern: rawValue) >> 47
+    @inlinable public var isCanonical: Bool { isCanonical(topBit: 47) }
+    /// Bits 63:`topBit` all equal: 47 with four-level paging, 56 with five.
+    @inlinable public func isCanonical(topBit: UInt64) -> Bool {
+        let top = Int64(bitPattern: rawValue) >> topBit
         return top == 0 || top == -1
     }
     /// The 4 KiB page number (VA >> 12).
@@ -98,9 +102,15 @@ public struct PCID: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
 /// A count of clock cycles of one core.
 public typealias CycleCount = UInt64
 
-/// Levels of the 4-level hierarchy, from the root (SDM table 4-14 and friends).
+/// Levels of the paging hierarchy, from the root: PML5 only with five-level
+/// paging (CR4.LA57; SDM 4.5), PML4 the root with four.
 public enum PagingLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
-    case pml4 = 4, pdpt = 3, pd = 2, pt = 1
+    case pml5 = 5, pml4 = 4, pdpt = 3, pd = 2, pt = 1
+
+    /// The root level for `levels` levels of paging (4 or 5).
+    @inlinable public static func root(levels: Int) -> PagingLevel { levels == 5 ? .pml5 : .pml4 }
+    /// Whether a PS entry here maps a page (the PD and PDPT levels).
+    @inlinable public var mayHoldLargePage: Bool { self == .pd || self == .pdpt }
 
     /// Position of this level's 9-bit index in the linear address.
     @inlinable public var indexShift: UInt64 { UInt64(12 + 9 * (rawValue - 1)) }
@@ -112,12 +122,13 @@ public enum PagingLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .pt: return .size4K
         case .pd: return .size2M
         case .pdpt: return .size1G
-        case .pml4: return nil
+        case .pml4, .pml5: return nil
         }
     }
     /// The SDM name of an entry at this level.
     public var description: String {
         switch self {
+        case .pml5: return "PML5E"
         case .pml4: return "PML4E"
         case .pdpt: return "PDPTE"
         case .pd: return "PDE"

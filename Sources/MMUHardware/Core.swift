@@ -1,4 +1,5 @@
-/// CR3 with CR4.PCIDE: the root table of the current address space and its PCID.
+/// CR3 with CR4.PCIDE: the root table of the current address space (its
+/// PML4, or its PML5 with five-level paging) and its PCID.
 public struct ControlRegister3: Hashable, Sendable {
     public var pml4: FrameNumber
     public var pcid: PCID
@@ -34,6 +35,7 @@ public struct Core: Sendable {
     public internal(set) var l1d1G: TranslationLookasideBuffer
     public internal(set) var l1i2M: TranslationLookasideBuffer
     public internal(set) var l2OneGig: TranslationLookasideBuffer
+    public internal(set) var pml5eCache: PagingStructureCache
     public internal(set) var pml4eCache: PagingStructureCache
     public internal(set) var pdpteCache: PagingStructureCache
     public internal(set) var pdeCache: PagingStructureCache
@@ -47,9 +49,15 @@ public struct Core: Sendable {
     public let costs: CostModel
     /// CR4.PCIDE: when off, every CR3 write flushes the non-global entries.
     public let pcidEnabled: Bool
+    /// The level CR3 points at: PML4, or PML5 with five-level paging (CR4.LA57).
+    public let rootLevel: PagingLevel
     let pagingStructureCachesEnabled: Bool
 
-    public init(id: CoreID, geometry: TLBGeometry, costs: CostModel, pcidEnabled: Bool, logEvents: Bool = false) {
+    public init(id: CoreID, geometry: TLBGeometry, costs: CostModel, pcidEnabled: Bool, logEvents: Bool = false,
+                pagingLevels: Int = 4) {
+        rootLevel = PagingLevel.root(levels: pagingLevels)
+        let addressBits: UInt64 = pagingLevels == 5 ? 57 : 48
+        pml5eCache = PagingStructureCache(level: .pml5, entries: geometry.pml5eCacheEntries, addressBits: addressBits)
         self.id = id
         l1d = TranslationLookasideBuffer(entries: geometry.l1dEntries, ways: geometry.l1dWays)
         l1i = TranslationLookasideBuffer(entries: geometry.l1iEntries, ways: geometry.l1iWays)
@@ -58,9 +66,9 @@ public struct Core: Sendable {
         l1d1G = TranslationLookasideBuffer(entries: geometry.l1d1GEntries, ways: geometry.l1d1GWays)
         l1i2M = TranslationLookasideBuffer(entries: geometry.l1i2MEntries, ways: geometry.l1i2MWays)
         l2OneGig = TranslationLookasideBuffer(entries: geometry.l2OneGEntries, ways: geometry.l2OneGWays)
-        pml4eCache = PagingStructureCache(level: .pml4, entries: geometry.pml4eCacheEntries)
-        pdpteCache = PagingStructureCache(level: .pdpt, entries: geometry.pdpteCacheEntries)
-        pdeCache = PagingStructureCache(level: .pd, entries: geometry.pdeCacheEntries)
+        pml4eCache = PagingStructureCache(level: .pml4, entries: geometry.pml4eCacheEntries, addressBits: addressBits)
+        pdpteCache = PagingStructureCache(level: .pdpt, entries: geometry.pdpteCacheEntries, addressBits: addressBits)
+        pdeCache = PagingStructureCache(level: .pd, entries: geometry.pdeCacheEntries, addressBits: addressBits)
         pagingStructureCachesEnabled = geometry.hasPagingStructureCaches
         pageTableLines = PageTableLineCache(geometry: geometry)
         self.costs = costs

@@ -16,6 +16,7 @@ extension Core {
     /// paging-structure-cache entry of `pcid`.
     mutating func removePage(_ address: VirtualAddress, pcid: PCID) {
         invalidateTLBs(address, pcid: pcid)
+        pml5eCache.flush(pcid: pcid)
         pml4eCache.flush(pcid: pcid)
         pdpteCache.flush(pcid: pcid)
         pdeCache.flush(pcid: pcid)
@@ -45,6 +46,7 @@ extension Core {
         l1d1G.flush(pcid: pcid)
         l1i2M.flush(pcid: pcid)
         l2OneGig.flush(pcid: pcid)
+        pml5eCache.flush(pcid: pcid)
         pml4eCache.flush(pcid: pcid)
         pdpteCache.flush(pcid: pcid)
         pdeCache.flush(pcid: pcid)
@@ -107,6 +109,7 @@ extension Core {
 
     /// Whether a paging-structure-cache entry of this core points to a table in `frames`.
     public func cachesPagingStructure(in frames: Range<FrameNumber>) -> Bool {
-        pml4eCache.references(frames) || pdpteCache.references(frames) || pdeCache.references(frames)
+        pml5eCache.references(frames) || pml4eCache.references(frames) || pdpteCache.references(frames)
+            || pdeCache.references(frames)
     }
 }

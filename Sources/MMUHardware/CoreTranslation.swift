@@ -168,15 +168,16 @@ extension Core {
     /// the slot each cache that missed fills.
     struct WalkStart {
         var start: PageWalker.Start
+        var pml5eSlot: PagingStructureCache.Slot? = nil
         var pml4eSlot: PagingStructureCache.Slot? = nil
         var pdpteSlot: PagingStructureCache.Slot? = nil
         var pdeSlot: PagingStructureCache.Slot? = nil
     }
 
     /// The longest paging-structure-cache match for `address`: PDE, then
-    /// PDPTE, then PML4E cache.
+    /// PDPTE, then PML4E cache (then the PML5E cache with five levels).
     mutating func walkStart(_ address: VirtualAddress, _ cr3: ControlRegister3) -> WalkStart {
-        var result = WalkStart(start: .root(cr3.pml4))
+        var result = WalkStart(start: .root(cr3.pml4, level: rootLevel))
         guard pagingStructureCachesEnabled else { return result }
         charge(.walkPSC)
         switch pdeCache.probe(address, pcid: cr3.pcid) {
@@ -194,10 +195,18 @@ extension Core {
                     result.start = .init(level: .pdpt, table: table, rights: rights)
                 case .miss(let pml4e):
                     result.pml4eSlot = pml4e
+                    if rootLevel == .pml5 {
+                        switch pml5eCache.probe(address, pcid: cr3.pcid) {
+                        case .hit(let table, let rights):
+                            result.start = .init(level: .pml4, table: table, rights: rights)
+                        case .miss(let pml5e):
+                            result.pml5eSlot = pml5e
+                        }
+                    }
                 }
             }
         }
-        if result.start.level != .pml4 {
+        if result.start.level != rootLevel {
             statistics.pscHits &+= 1
             note(.pscHit(result.start.level, address))
         }
@@ -250,6 +259,7 @@ extension Core {
                     rights.formIntersection(AccessRights.granted(by: step.entry))
                     let table = step.entry.frame
                     switch step.level {
+                    case .pml5: pml5eCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pml5eSlot)
                     case .pml4: pml4eCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pml4eSlot)
                     case .pdpt: pdpteCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdpteSlot)
                     case .pd: pdeCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdeSlot)
@@ -278,6 +288,7 @@ extension Core {
     /// paging-structure-cache entries it would use, for the current PCID.
     mutating func invalidateForPageFault(_ address: VirtualAddress, pcid: PCID) {
         invalidateTLBs(address, pcid: pcid)
+        pml5eCache.invalidate(address, pcid: pcid)
         pml4eCache.invalidate(address, pcid: pcid)
         pdpteCache.invalidate(address, pcid: pcid)
         pdeCache.invalidate(address, pcid: pcid)

@@ -99,10 +99,17 @@ public struct Machine: Sendable {
     /// the bound keeps a kernel bug from hanging a run.
     public static let faultsPerPageLimit = 8
 
-    public init(frames: Int, cores: Int, geometry: TLBGeometry, costs: CostModel, pcidEnabled: Bool, logEvents: Bool = false) {
+    /// The highest bit of a canonical address that the bits above must copy:
+    /// 47 with four-level paging, 56 with five (SDM 3.3.7.1).
+    public let canonicalTopBit: UInt64
+
+    public init(frames: Int, cores: Int, geometry: TLBGeometry, costs: CostModel, pcidEnabled: Bool, logEvents: Bool = false,
+                pagingLevels: Int = 4) {
         memory = PhysicalMemory(frameCount: frames)
+        canonicalTopBit = pagingLevels == 5 ? 56 : 47
         self.cores = (0..<cores).map {
-            Core(id: CoreID($0), geometry: geometry, costs: costs, pcidEnabled: pcidEnabled, logEvents: logEvents)
+            Core(id: CoreID($0), geometry: geometry, costs: costs, pcidEnabled: pcidEnabled, logEvents: logEvents,
+                 pagingLevels: pagingLevels)
         }
     }
 
@@ -144,7 +151,8 @@ public struct Machine: Sendable {
         guard cores[c].cr3 != nil else { return .idle }
         let kind = operation.kind, address = operation.address
         let last = VirtualAddress(address.rawValue &+ (operation.size &- 1))
-        guard address.isCanonical, last.isCanonical, last.rawValue >= address.rawValue else {
+        let top = canonicalTopBit
+        guard address.isCanonical(topBit: top), last.isCanonical(topBit: top), last.rawValue >= address.rawValue else {
             cores[c].note(.generalProtection(address))
             os.handleGeneralProtection(address, on: core, machine: &self)
             return .instructionSkipped

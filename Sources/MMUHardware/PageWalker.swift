@@ -24,8 +24,8 @@ public enum PageWalker {
             self.table = table
             self.rights = rights
         }
-        @inlinable public static func root(_ pml4: FrameNumber) -> Start {
-            Start(level: .pml4, table: pml4, rights: .all)
+        @inlinable public static func root(_ table: FrameNumber, level: PagingLevel = .pml4) -> Start {
+            Start(level: level, table: table, rights: .all)
         }
     }
 
@@ -100,8 +100,8 @@ public enum PageWalker {
                 walk.outcome = .fault(code)
                 return walk
             }
-            let isLeaf = level == .pt || (entry.has(.pageSize) && level != .pml4)
-            if level == .pml4 && entry.has(.pageSize)
+            let isLeaf = level == .pt || (entry.has(.pageSize) && level.mayHoldLargePage)
+            if !isLeaf && level != .pt && entry.has(.pageSize)
                 || isLeaf && level == .pdpt && entry.rawValue & reserved1G != 0
                 || isLeaf && level == .pd && entry.rawValue & reserved2M != 0 {
                 walk.outcome = .fault(code.union([.protection, .reservedBit]))

@@ -25,13 +25,17 @@ public struct PagingStructureCache: Sendable {
         case miss(fillAt: Slot?)
     }
 
-    /// The level of the entries this cache holds: `.pml4`, `.pdpt` or `.pd`.
+    /// The level of the entries this cache holds: `.pml5`, `.pml4`, `.pdpt` or `.pd`.
     public let level: PagingLevel
     public let entryCount: Int
     private var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
 
-    public init(level: PagingLevel, entries: Int) {
+    /// The linear-address bits the key covers: 48, or 57 with five-level paging.
+    private let addressMask: UInt64
+
+    public init(level: PagingLevel, entries: Int, addressBits: UInt64 = 48) {
         self.level = level
+        addressMask = (1 << addressBits) - 1
         entryCount = max(0, entries)
         array = SetAssociativeArray(capacity: entryCount, ways: entryCount)
     }
@@ -40,8 +44,8 @@ public struct PagingStructureCache: Sendable {
     public var occupancy: Int { array.validCount }
 
     /// The address bits this cache's entries are keyed by.
-    @inlinable public func key(of address: VirtualAddress) -> UInt64 {
-        (address.rawValue & 0x0000_FFFF_FFFF_FFFF) >> level.indexShift
+    @inline(__always) public func key(of address: VirtualAddress) -> UInt64 {
+        (address.rawValue & addressMask) >> level.indexShift
     }
 
     @inline(__always) private func tag(_ address: VirtualAddress, _ pcid: PCID) -> UInt64 {

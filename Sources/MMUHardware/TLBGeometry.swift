@@ -14,6 +14,7 @@ public struct TLBGeometry: Hashable, Sendable {
     public var l1i2MWays = 8            // [IntelOpt] Table 2-15: fully associative
     public var l2OneGEntries = 16       // [IntelOpt] Table 2-15: STLB, 1 GiB pages, 16 entries
     public var l2OneGWays = 4           // [IntelOpt] Table 2-15: 4-way
+    public var pml5eCacheEntries = 0    // mmusim choice: no PML5E cache size is published; off unless set
     public var pml4eCacheEntries = 2    // [Bhattacharjee13] Intel PML4E cache, 2 entries (sizes not published by Intel; see doc)
     public var pdpteCacheEntries = 4    // [Bhattacharjee13] Intel PDPTE cache, 4 entries (not verified in this pass; see doc)
     public var pdeCacheEntries = 32     // [Bhattacharjee13] Intel PDE cache, 32 entries (not verified in this pass; see doc)
@@ -26,6 +27,6 @@ public struct TLBGeometry: Hashable, Sendable {
 
     /// Whether any paging-structure cache is enabled (then every walk pays `cost.walk.psc`).
     public var hasPagingStructureCaches: Bool {
-        pml4eCacheEntries > 0 || pdpteCacheEntries > 0 || pdeCacheEntries > 0
+        pml5eCacheEntries > 0 || pml4eCacheEntries > 0 || pdpteCacheEntries > 0 || pdeCacheEntries > 0
     }
 }

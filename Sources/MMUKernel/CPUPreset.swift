@@ -14,7 +14,7 @@ public struct CPUPreset: Sendable {
 
     /// The keys a preset leaves alone.
     public static let machineKeys: Set<String> = [
-        "cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling", "thp", "cost.walk.ref",
+        "cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling", "thp", "paging.levels", "cost.walk.ref",
     ]
 
     /// The keys every preset must set.

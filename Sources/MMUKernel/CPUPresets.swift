@@ -34,6 +34,7 @@ extension CPUPreset {
             ("tlb.l1i.2m.ways", "8"),        // [IntelOpt] T2-15: fully associative
             ("tlb.l2.1g.entries", "16"),     // [IntelOpt] T2-15: STLB 1 GiB, 16 entries
             ("tlb.l2.1g.ways", "4"),         // [IntelOpt] T2-15: 4-way
+            ("psc.pml5e", "0"),             // no PML5E cache: Skylake has no five-level paging [SDM3A]
             ("psc.pml4e", "2"),              // [Bhattacharjee13] (not verified; Intel publishes no PSC sizes)
             ("psc.pdpte", "4"),              // [Bhattacharjee13] (not verified)
             ("psc.pde", "32"),               // [Bhattacharjee13] (not verified)
@@ -99,6 +100,7 @@ extension CPUPreset {
             ("tlb.l1i.2m.ways", "8"),        // [CPUID-ICL] fully associative
             ("tlb.l2.1g.entries", "1024"),   // [CPUID-ICL] leaf 0x18.7: the 4 KiB + 1 GiB STLB array, 1024 entries
             ("tlb.l2.1g.ways", "8"),         // [CPUID-ICL] 8 ways x 128 sets (its 4 KiB share not modelled)
+            ("psc.pml5e", "0"),             // mmusim choice: Intel publishes no PML5E cache size
             ("psc.pml4e", "2"),              // derived: Skylake value (Intel publishes no PSC sizes)
             ("psc.pdpte", "4"),              // derived: Skylake value
             ("psc.pde", "32"),               // derived: Skylake value
@@ -139,6 +141,7 @@ extension CPUPreset {
             ("tlb.l1i.2m.ways", "64"),       // [CPUID-Zen3] fully associative
             ("tlb.l2.1g.entries", "64"),     // [CPUID-Zen3] 0x80000019 EBX[31:16] = F040h: L2 DTLB 1 GiB, 64
             ("tlb.l2.1g.ways", "64"),        // [CPUID-Zen3] code Fh: fully associative
+            ("psc.pml5e", "0"),             // no PML5E cache: Zen 3 has no five-level paging [CPUID-Zen3]
             ("psc.pml4e", "32"),             // [CnC-N1][AMDSOG-Zen4] 64-entry PDC (Zen 2, Zen 4), split evenly
             ("psc.pdpte", "32"),             // [CnC-N1][AMDSOG-Zen4] as above (Zen 3 assumed equal)
             ("psc.pde", "32"),               // derived: PDEs live in the L2 DTLB; Skylake PDE-cache size
@@ -179,6 +182,7 @@ extension CPUPreset {
             ("tlb.l1i.2m.ways", "64"),       // [CPUID-Zen4] fully associative
             ("tlb.l2.1g.entries", "64"),     // [CPUID-Zen4] 0x80000019 EBX[31:16] = F040h: L2 DTLB 1 GiB, 64
             ("tlb.l2.1g.ways", "64"),        // [CPUID-Zen4] code Fh: fully associative
+            ("psc.pml5e", "0"),             // mmusim choice: AMD publishes no PML5E cache size
             ("psc.pml4e", "32"),             // [AMDSOG-Zen4] 64-entry page-directory cache, split evenly
             ("psc.pdpte", "32"),             // [AMDSOG-Zen4] as above
             ("psc.pde", "32"),               // derived: PDEs live in the L2 DTLB; Skylake PDE-cache size

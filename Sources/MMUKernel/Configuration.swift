@@ -55,6 +55,8 @@ public struct Configuration: Hashable, Sendable {
     /// `tlb_single_page_flush_ceiling`).
     public var flushCeiling: UInt64 = 33
     public var thp = TransparentHugePages.never
+    /// Levels of paging: 4 (48-bit addresses), or 5 (57-bit, a PML5 root).
+    public var pagingLevels = 4
     public var geometry = TLBGeometry()
     public var costs = CostModel()
 

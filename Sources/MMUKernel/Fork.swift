@@ -25,7 +25,8 @@ extension Kernel {
         // once, before the closing flush: the clock ends the same.
         let logging = machine[core].isLogging || checker != nil
         var leaves: UInt64 = 0
-        PageTableVisitor.visit(&machine, root: processes[parent].pml4, pages: PageTableVisitor.userPages, enter: { machine, slot, entry in
+        PageTableVisitor.visit(&machine, root: processes[parent].pml4, level: rootLevel,
+                               pages: PageTableVisitor.userPages(rootLevel), enter: { machine, slot, entry in
             let childTable = childTables[slot.level.rawValue]
             if slot.isLeaf(entry) {
                 if logging { machine[core].charge(.forkPTE) } else { leaves &+= 1 }

@@ -218,7 +218,7 @@ extension Kernel {
     mutating func splitHugeLeaves(cutBy pages: Range<VirtualPageNumber>, of process: ProcessID, on core: CoreID,
                                   machine: inout Machine) -> Bool {
         var cut: [(PageTableSlot, PageTableEntry)] = []
-        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, pages: pages) { slot, entry in
+        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, entry in
             // Huge leaves stand in PD and PDPT entries: no need to enter a PT.
             guard slot.isLeaf(entry) else { return slot.level == .pd ? .skip : .descend }
             if slot.level != .pt && !(pages.lowerBound <= slot.pages.lowerBound && slot.pages.upperBound <= pages.upperBound) {

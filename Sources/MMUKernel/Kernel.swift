@@ -40,6 +40,9 @@ public struct Kernel: Sendable {
         statistics = [KernelStatistics](repeating: KernelStatistics(), count: configuration.cores)
     }
 
+    /// The level of every address space's root table: PML4, or PML5 with five levels.
+    var rootLevel: PagingLevel { PagingLevel.root(levels: configuration.pagingLevels) }
+
     /// Whether deliberate defect `defect` is injected (always false in a
     /// build without fault injection: the checks compile away).
     @inline(__always) func injects(_ defect: KernelDefects) -> Bool {

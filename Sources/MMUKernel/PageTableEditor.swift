@@ -32,7 +32,7 @@ extension Kernel {
     /// missing or a huge leaf maps it.
     func leafTable(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> FrameNumber? {
         var table = processes[process].pml4
-        var level = PagingLevel.pml4
+        var level = rootLevel
         while let below = level.below {
             let entry = memory.readEntry(table, address.index(at: level))
             guard entry.isPresent, !entry.has(.pageSize) else { return nil }
@@ -47,7 +47,7 @@ extension Kernel {
     /// entry may be not present.
     func leaf(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> (PageTableSlot, PageTableEntry)? {
         var table = processes[process].pml4
-        var level = PagingLevel.pml4
+        var level = rootLevel
         while true {
             let index = address.index(at: level)
             let entry = memory.readEntry(table, index)
@@ -67,7 +67,7 @@ extension Kernel {
     mutating func ensureTable(_ process: ProcessID, _ address: VirtualAddress, level target: PagingLevel = .pt,
                               on core: CoreID, machine: inout Machine) -> FrameNumber? {
         var table = processes[process].pml4
-        var level = PagingLevel.pml4
+        var level = rootLevel
         while level != target, let below = level.below {
             let index = address.index(at: level)
             var entry = machine.memory.readEntry(table, index)
@@ -106,7 +106,7 @@ extension Kernel {
         let regions = processes[process].regions
         // The level of the uncovered table being freed whole, if any.
         var freeing: PagingLevel? = nil
-        PageTableVisitor.visit(&machine, root: processes[process].pml4, pages: pages, enter: { _, slot, entry in
+        PageTableVisitor.visit(&machine, root: processes[process].pml4, level: rootLevel, pages: pages, enter: { _, slot, entry in
             // Leaves were cleared by the caller; huge leaves are not tables;
             // a PT holds no table, so the walk need not go into one.
             guard !slot.isLeaf(entry) else { return .skip }

@@ -17,7 +17,7 @@ public struct PageTableSlot: Sendable {
     /// Whether `entry`, stored here, maps memory (a PTE, or PS at the PD or
     /// PDPT level) rather than pointing to a table below.
     public func isLeaf(_ entry: PageTableEntry) -> Bool {
-        level == .pt || (level != .pml4 && entry.has(.pageSize))
+        level == .pt || (level.mayHoldLargePage && entry.has(.pageSize))
     }
 }
 
@@ -51,26 +51,29 @@ public enum PageTableVisitor {
         case stop
     }
 
-    /// Every page a 48-bit address space has.
-    public static let allPages = VirtualPageNumber(0)..<VirtualPageNumber(1 << 36)
-    /// The user half: PML4 entries 0 ..< 256.
-    public static let userPages = VirtualPageNumber(0)..<VirtualPageNumber(Paging.userAddressLimit >> Paging.pageShift)
+    /// Every page a 57-bit address space has (a 48-bit one's too).
+    public static let allPages = VirtualPageNumber(0)..<VirtualPageNumber(1 << 45)
+    /// The user half under a root at `level`: its entries 0 ..< 256.
+    public static func userPages(_ level: PagingLevel) -> Range<VirtualPageNumber> {
+        VirtualPageNumber(0)..<VirtualPageNumber(UInt64(1) << (level.indexShift + 8 - Paging.pageShift))
+    }
 
     /// Visits the tree rooted at `root` (a PML4) over `pages`; the callbacks
     /// get `memory` to change as they go.
     public static func visit<Memory: PageTableMemory>(
-        _ memory: inout Memory, root: FrameNumber, pages: Range<VirtualPageNumber>,
+        _ memory: inout Memory, root: FrameNumber, level: PagingLevel = .pml4, pages: Range<VirtualPageNumber>,
         enter: (inout Memory, PageTableSlot, PageTableEntry) -> Decision,
         leave: (inout Memory, PageTableSlot, PageTableEntry) -> Void = { _, _, _ in }
     ) {
-        _ = visit(&memory, table: root, level: .pml4, base: VirtualPageNumber(0), pages: pages, enter: enter, leave: leave)
+        _ = visit(&memory, table: root, level: level, base: VirtualPageNumber(0), pages: pages, enter: enter, leave: leave)
     }
 
     /// Read-only: calls `body` for every present entry under `root` over `pages`.
-    public static func forEach(in memory: PhysicalMemory, root: FrameNumber, pages: Range<VirtualPageNumber> = allPages,
+    public static func forEach(in memory: PhysicalMemory, root: FrameNumber, level: PagingLevel = .pml4,
+                               pages: Range<VirtualPageNumber> = allPages,
                                _ body: (PageTableSlot, PageTableEntry) -> Decision) {
         var memory = memory
-        visit(&memory, root: root, pages: pages, enter: { _, slot, entry in body(slot, entry) })
+        visit(&memory, root: root, level: level, pages: pages, enter: { _, slot, entry in body(slot, entry) })
     }
 
     /// Returns false when the visit was stopped.

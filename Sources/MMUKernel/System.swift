@@ -24,7 +24,7 @@ public struct System: Sendable {
     public init(configuration: Configuration, logEvents: Bool = false) {
         machine = Machine(frames: configuration.frames, cores: configuration.cores,
                           geometry: configuration.geometry, costs: configuration.costs,
-                          pcidEnabled: configuration.pcid, logEvents: logEvents)
+                          pcidEnabled: configuration.pcid, logEvents: logEvents, pagingLevels: configuration.pagingLevels)
         kernel = Kernel(configuration: configuration)
     }
 

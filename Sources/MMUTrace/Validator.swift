@@ -7,6 +7,8 @@ import MMUKernel
 struct Validator {
     let file: String
     var cores = 1
+    /// The end of the user half: 2^47, or 2^56 with five-level paging.
+    var userAddressLimit = Paging.userAddressLimit
     /// Live PIDs and their regions.
     var regions: [UInt64: RegionList] = [:]
     /// The PID each core runs (nil: idle).
@@ -15,6 +17,7 @@ struct Validator {
     init(file: String) { self.file = file }
 
     mutating func start(_ configuration: Configuration) {
+        userAddressLimit = Paging.userAddressLimit(levels: configuration.pagingLevels)
         cores = configuration.cores
         running = [UInt64?](repeating: nil, count: cores)
     }
@@ -48,14 +51,14 @@ struct Validator {
         }
         func pageRange(_ address: VirtualAddress, _ pages: UInt64) throws(TraceError) -> Range<VirtualPageNumber> {
             guard address.isPageAligned else { throw fail(2, "VA \(address) is not page aligned") }
-            guard address.rawValue < Paging.userAddressLimit else {
-                throw fail(2, "VA \(address) is not a user address (below 0x800000000000)")
+            guard address.rawValue < userAddressLimit else {
+                throw fail(2, "VA \(address) is not a user address (below \(hex(userAddressLimit)))")
             }
             guard pages >= 1 else { throw fail(3, "PAGES must be at least 1") }
             let first = address.pageNumber
-            let limit = Paging.userAddressLimit >> Paging.pageShift
+            let limit = userAddressLimit >> Paging.pageShift
             guard pages <= limit - first else {
-                throw fail(3, "\(pages) pages from \(address) run past the user address space (0x800000000000)")
+                throw fail(3, "\(pages) pages from \(address) run past the user address space (\(hex(userAddressLimit)))")
             }
             return VirtualPageNumber(first)..<VirtualPageNumber(first + pages)
         }

@@ -45,7 +45,7 @@ struct HandBuiltPageTables {
     /// The table and index of `address`'s entry at `level`.
     static func location(_ level: PagingLevel) -> (table: FrameNumber, index: UInt64) {
         switch level {
-        case .pml4: return (pml4, pml4Index)
+        case .pml4, .pml5: return (pml4, pml4Index)   // these tables are four-level
         case .pdpt: return (pdpt, pdptIndex)
         case .pd: return (pd, pdIndex)
         case .pt: return (pt, ptIndex)
