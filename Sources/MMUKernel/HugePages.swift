@@ -80,6 +80,9 @@ enum HugePages {
         let address = pages.lowerBound.address
         if entry.frame == kernel.hugeZeroFrame {
             guard let block = kernel.allocateFrame(.data, order: order(.size2M), on: core, machine: &machine) else {
+                // No huge page for the write: a fallback (Linux counts THP_FAULT_FALLBACK), to a split.
+                kernel.statistics[core.rawValue].thpFallbacks &+= 1
+                machine.note(.hugePageFallback(fault.cr2), on: core)
                 return kernel.splitHugeLeaf(entry, of: process, pd: pd, index, pages: pages, on: core, machine: &machine)
                     ? .split : .outOfMemory
             }
