@@ -44,6 +44,7 @@ enum RunCommand: Command {
         cores=N gives more), each its own process or, with --threads, a thread of one process;
         records interleave by the cores' clocks (the core furthest behind runs next) and the report
         adds traceI.records and traceI.skipped_lines.
+
         The report is `name value` lines (totals, then coreN. per core), or one JSON object with
         --json. The format is detected (.mmt, Valgrind Lackey text, ChampSim binary) unless
         --format names it; streamed formats run in constant memory with a progress line on a
@@ -124,6 +125,9 @@ enum RunCommand: Command {
     static func runSeveral(_ paths: [String], format: TraceFormat?, sharing: MultiStreamRunner.Sharing,
                            _ request: RunRequest, _ console: Console) -> Int32 {
         var inputs: [StreamedRun.Input] = []
+        for path in paths where format == .mmt || (format == nil && path.hasSuffix(".mmt")) {
+            return refuse("\(path): an .mmt trace runs alone; only streamed traces (lackey, champsim) run several at once", console)
+        }
         for path in paths {
             let source: ByteSource
             let detected: TraceFormat
