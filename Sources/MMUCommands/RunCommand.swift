@@ -1,7 +1,7 @@
 import MMUKernel
 import MMUTrace
 
-/// `mmusim run TRACE`: runs one trace and prints its statistics.
+/// `mmusim run TRACE...`: runs a trace (or several streamed ones at once) and prints its statistics.
 enum RunCommand: Command {
     static let format = Option<TraceFormat>(
         "--format", value: "mmt|lackey|champsim", help: "the trace's format (detected when not given)",
@@ -13,8 +13,13 @@ enum RunCommand: Command {
         help: "prints one JSON object instead of the text report; --json=FILE writes it to FILE\n"
             + "(whole, under a temporary name renamed into place) and prints the text report",
         attachedOnly: true)
-    static let events = Option<Bool>(
-        flag: "--events", help: "first prints one line per event, stamped with the core and its clock")
+    static let events = Option<String>(
+        "--events", value: "FILE.jsonl",
+        help: "first prints one line per event, stamped with the core and its clock; --events=FILE.jsonl\n"
+            + "writes one JSON object per event to FILE instead, as the run goes (renamed into place at the end)",
+        attachedOnly: true)
+    static let threads = Option<Bool>(
+        flag: "--threads", help: "several traces run as threads of one process (one address space) instead of processes")
     static let timeline = Option<String>(
         "--timeline", value: "FILE.json",
         help: "writes a Chrome trace-event file (Perfetto, chrome://tracing): a track per core, spans\n"
@@ -35,6 +40,11 @@ enum RunCommand: Command {
     static let declaration = CommandDeclaration(
         name: "run", abstract: "Runs a trace and prints its statistics.",
         discussion: """
+        Several streamed traces run at once, trace i on core i (cores: one per trace unless --set
+        cores=N gives more), each its own process or, with --threads, a thread of one process;
+        records interleave by the cores' clocks (the core furthest behind runs next) and the report
+        adds traceI.records and traceI.skipped_lines.
+
         The report is `name value` lines (totals, then coreN. per core), or one JSON object with
         --json. The format is detected (.mmt, Valgrind Lackey text, ChampSim binary) unless
         --format names it; streamed formats run in constant memory with a progress line on a
@@ -44,15 +54,22 @@ enum RunCommand: Command {
         that lost. --check-coherence ends with 'coherence: N translations checked, M violations'.
         SIGINT stops the run and prints the statistics so far (exit 130).
         """,
-        arguments: [ArgumentDeclaration("TRACE", help: "the trace file, or - for standard input")],
+        arguments: [ArgumentDeclaration("TRACE", help: "the trace file, or - for standard input; several streamed ones run at once",
+                                        repeats: true)],
         options: [format.declaration] + ConfigurationOptions.declarations + [
             json.declaration, events.declaration, ConfigurationOptions.checkCoherence.declaration,
-            timeline.declaration, timelineRange.declaration, quiet.declaration,
+            timeline.declaration, timelineRange.declaration, threads.declaration, quiet.declaration,
         ])
 
     static func run(_ arguments: ParsedArguments, console: Console) -> Int32 {
-        guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
-            return refuse("name exactly one trace", console)
+        guard let path = arguments.positionals.first else {
+            return refuse("name a trace", console)
+        }
+        if arguments.containsBare(events), let file = arguments.positionals.first(where: { $0.hasSuffix(".jsonl") }) {
+            return refuse("\(arguments.written(events) ?? "--events") \(file): the file goes after '=' (--events=\(file)); alone, --events prints text", console)
+        }
+        if arguments.contains(threads), arguments.positionals.count < 2 {
+            return refuse("\(arguments.written(threads) ?? "--threads"): goes with two or more streamed traces (each a thread of one process)", console)
         }
         if arguments.contains(timelineRange), !arguments.contains(timeline) {
             return refuse("\(arguments.written(timelineRange) ?? "--timeline-range"): goes with --timeline FILE.json (it limits what the timeline holds)", console)
@@ -60,12 +77,16 @@ enum RunCommand: Command {
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         let request = RunRequest(
             path: path, settings: settings, json: arguments.containsBare(json), jsonFile: arguments.value(json),
-            events: arguments.contains(events), checkCoherence: arguments.contains(ConfigurationOptions.checkCoherence),
+            events: arguments.containsBare(events), eventsFile: arguments.value(events), checkCoherence: arguments.contains(ConfigurationOptions.checkCoherence),
             timeline: arguments.value(timeline), timelineRange: arguments.value(timelineRange) ?? 0..<UInt64.max,
             quiet: arguments.contains(quiet))
         // Before reading: a SIGINT during a long read stops the run before it starts.
         Interrupt.install()
         var format = arguments.value(format)
+        if arguments.positionals.count > 1 {
+            return runSeveral(arguments.positionals, format: format, sharing: arguments.contains(threads) ? .threads : .processes,
+                              request, console)
+        }
         if format == .mmt, path.hasSuffix(".mmt") {
             console.err("note: --format mmt: \(path) ends in .mmt and is read as .mmt without it\n")
         }
@@ -99,33 +120,49 @@ enum RunCommand: Command {
         return execute(trace, path: path, request, console)
     }
 
+    /// Opens several streamed traces (each detected unless `--format` names
+    /// the format) and runs them at once.
+    static func runSeveral(_ paths: [String], format: TraceFormat?, sharing: MultiStreamRunner.Sharing,
+                           _ request: RunRequest, _ console: Console) -> Int32 {
+        var inputs: [StreamedRun.Input] = []
+        for path in paths where format == .mmt || (format == nil && path.hasSuffix(".mmt")) {
+            return refuse("\(path): an .mmt trace runs alone; only streamed traces (lackey, champsim) run several at once", console)
+        }
+        for path in paths {
+            let source: ByteSource
+            let detected: TraceFormat
+            do throws(ByteSourceError) {
+                source = try ByteSource.opening(path)
+                if let format { detected = format } else { detected = try TraceFormat.detect(source) }
+            } catch {
+                console.err("mmusim: \(error)\n")
+                return 2
+            }
+            guard detected.isStreamed else {
+                return refuse("\(path): an .mmt trace runs alone; only streamed traces (lackey, champsim) run several at once", console)
+            }
+            inputs.append(StreamedRun.Input(source: source, format: detected, name: path == "-" ? "<stdin>" : path))
+        }
+        return StreamedRun.run(inputs, sharing: sharing, request: request, console: console)
+    }
+
     /// Runs a checked `.mmt` trace and prints its results.
     static func execute(_ trace: MMTReader.Trace, path: String, _ request: RunRequest, _ console: Console) -> Int32 {
         if request.quiet {
             console.err("note: --quiet: \(path) is an .mmt trace, read whole before it runs; there is no progress line to leave out\n")
         }
-        guard case .success(var timelineFile) = request.openTimeline(console) else { return 2 }
-        let logging = request.events || timelineFile != nil
-        var runner = TraceRunner(trace: trace, logEvents: logging, checkCoherence: request.checkCoherence)
-        if logging {
-            var timeline = Timeline(cores: trace.configuration.cores)
-            timelineFile?.write(Timeline.header)
+        guard var output = EventOutput.open(request, cores: trace.configuration.cores, console: console) else { return 2 }
+        var runner = TraceRunner(trace: trace, logEvents: output.isOn, checkCoherence: request.checkCoherence)
+        if output.isOn {
             runner.run(stop: { Interrupt.requested }) { line, events, accessesBefore in
                 guard !events.isEmpty else { return }
-                if request.events {
-                    var text = "# line \(line.line)\n"
-                    for event in events { text += EventFormatter.line(event) + "\n" }
-                    console.out(text)
-                }
-                if timelineFile != nil, request.timelineRange.contains(accessesBefore) {
-                    timelineFile?.write(timeline.add(events))
-                }
+                output.write(events, heading: "# line \(line.line)\n", record: UInt64(line.line),
+                             toTimeline: request.timelineRange.contains(accessesBefore))
             }
-            timelineFile?.write(Timeline.footer)
         } else {
             runner.run(stop: { Interrupt.requested })
         }
-        guard request.commitTimeline(&timelineFile, console) else { return 2 }
+        guard output.commit(console) else { return 2 }
         for warning in runner.warnings { console.err("\(path):\(warning.line): warning: \(warning.message)\n") }
         for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
         if request.checkCoherence {
@@ -150,7 +187,10 @@ struct RunRequest {
     var json: Bool
     /// `--json=FILE`: the JSON report goes to FILE (written atomically), the text one to standard output.
     var jsonFile: String?
+    /// `--events`: the events as text on standard output.
     var events: Bool
+    /// `--events=FILE`: the events as JSON Lines in FILE.
+    var eventsFile: String?
     var checkCoherence: Bool
     var timeline: String?
     var timelineRange: Range<UInt64>
@@ -172,15 +212,6 @@ struct RunRequest {
             console.err("mmusim: \(error.file): \(error.message)\n")
             return .failure(error)
         }
-    }
-
-    /// Renames the finished timeline into place; false, with a message, when it cannot.
-    func commitTimeline(_ file: inout AtomicFile?, _ console: Console) -> Bool {
-        guard var opened = file else { return true }
-        defer { file = opened }
-        if opened.commit() { return true }
-        console.err("mmusim: \(opened.path): cannot write the timeline\n")
-        return false
     }
 
     /// Prints the text report, or the JSON one with `--json`; with `--json=FILE`

@@ -122,3 +122,62 @@ public enum EventFormatter {
         }
     }
 }
+
+extension EventFormatter {
+    /// One event as one JSON object on one line (no newline): `mmusim run
+    /// --events=FILE.jsonl` (docs/trace-format.md, "Event stream (JSON Lines)").
+    /// `record` is the trace record (or `.mmt` line) the event belongs to;
+    /// `trace` the trace's index in a multi-trace run (left out for one trace).
+    /// Addresses, frames' physical addresses, entries and values are hex
+    /// strings (JSON numbers lose precision above 2^53); counts are numbers.
+    public static func json(_ event: Event, record: UInt64, trace: Int? = nil) -> String {
+        var out = "{\"record\": \(record), "
+        if let trace { out += "\"trace\": \(trace), " }
+        out += "\"core\": \(event.core.rawValue), \"clock\": \(event.clock), \"kind\": "
+        for (index, field) in fields(event.kind).enumerated() {
+            out += (index == 0 ? "" : ", \(StatisticsReport.jsonString(field.name)): ") + field.value
+        }
+        return out + "}"
+    }
+
+    /// The kind's name (a JSON string) first, then its fields as name and JSON value.
+    static func fields(_ kind: Event.Kind) -> [(name: String, value: String)] {
+        func string(_ text: String) -> String { StatisticsReport.jsonString(text) }
+        func va(_ address: VirtualAddress) -> (String, String) { ("va", string(address.description)) }
+        func named(_ name: String, _ rest: (String, String)...) -> [(name: String, value: String)] {
+            [("kind", string(name))] + rest.map { (name: $0.0, value: $0.1) }
+        }
+        switch kind {
+        case .access(let access, let address): return named("access", ("access", string(access.description)), va(address))
+        case .tlbHit(let level, let address): return named("tlb_hit", ("tlb", string(level.rawValue)), va(address))
+        case .tlbMiss(let level, let address): return named("tlb_miss", ("tlb", string(level.rawValue)), va(address))
+        case .tlbDropped(let level, let address): return named("tlb_dropped", ("tlb", string(level.rawValue)), va(address))
+        case .pscHit(let level, let address): return named("psc_hit", ("level", string(level.description)), va(address))
+        case .walkReference(let step):
+            return named("walk_reference", ("level", string(step.level.description)), ("table", String(step.table.rawValue)),
+                         ("index", String(step.index)), ("entry", string(hex(step.entry.rawValue))))
+        case .walkDone(let address, let translation, let bits):
+            return named("walk_done", va(address), ("frame", String(translation.frame.rawValue)),
+                         ("size", string(translation.size.description)), ("accessed_dirty_bits_set", String(bits)))
+        case .pageFault(let code, let cr2):
+            return named("page_fault", ("error_code", string(hex(UInt64(code.rawValue)))), ("decoded", string(code.description)),
+                         ("cr2", string(cr2.description)))
+        case .generalProtection(let address): return named("general_protection", va(address))
+        case .invlpg(let address, let pcid): return named("invlpg", va(address), ("pcid", String(pcid.rawValue)))
+        case .broadcastInvalidation(let address, let pcid):
+            return named("broadcast_invalidation", va(address), ("pcid", String(pcid.rawValue)))
+        case .flush(let pcid): return named("flush", ("pcid", pcid.map { String($0.rawValue) } ?? "null"))
+        case .cr3Write(let pml4, let pcid): return named("cr3_write", ("pml4", String(pml4.rawValue)), ("pcid", String(pcid.rawValue)))
+        case .accessDone(let access, let address, let physical, let value):
+            return named("access_done", ("access", string(access.description)), va(address),
+                         ("pa", string(physical.description)), ("value", string(hex(value))))
+        case .software(let step):
+            return named("software", ("name", string(step.name)), va(step.address), ("detail", String(step.detail)))
+        case .charge(let key, let cycles, let category):
+            return named("charge", ("key", string(key.name)), ("cycles", String(cycles)), ("category", string(category.description)))
+        case .wait(let cycles): return named("wait", ("cycles", String(cycles)))
+        case .begin(let span): return named("begin", ("span", string(span.name)), ("category", string(span.category)))
+        case .end(let span): return named("end", ("span", string(span.name)), ("category", string(span.category)))
+        }
+    }
+}

@@ -39,6 +39,10 @@ public struct StreamRunner {
     /// Records that did nothing because the process had been killed for want
     /// of frames (docs/reference/kernel.md: the run goes on; here there is nothing left to run).
     public private(set) var skippedRecords: UInt64 = 0
+    /// The most events the runner held at once (with `events`): each record's
+    /// are drained and handed over before the next record runs, so this is the
+    /// largest one record made, whatever the trace's length.
+    public private(set) var mostEventsHeld = 0
     /// Coherence violations (with `checkCoherence`), with the record that caused each.
     public private(set) var coherenceViolations: [(record: UInt64, violation: CoherenceViolation)] = []
 
@@ -49,8 +53,30 @@ public struct StreamRunner {
         system.checksCoherence = checkCoherence
         process = system.createProcess()
         system.contextSwitch(core: CoreID(0), to: process)
-        let pages = (Self.endOfUserSpace.rawValue - Self.firstMappedAddress.rawValue) >> Paging.pageShift
-        system.map(core: CoreID(0), Self.firstMappedAddress, pages: pages, [.read, .write, .execute])
+        Self.mapUserSpace(&system, core: CoreID(0))
+    }
+
+    /// The one `map` of the whole user address space, `rwx`, on `core`'s
+    /// process (see the type's documentation).
+    static func mapUserSpace(_ system: inout System, core: CoreID) {
+        let pages = (endOfUserSpace.rawValue - firstMappedAddress.rawValue) >> Paging.pageShift
+        system.map(core: core, firstMappedAddress, pages: pages, [.read, .write, .execute])
+    }
+
+    /// Runs one record on `core`: its cycles go into `histogram` when it
+    /// completes; a record on an idle core (its process killed) is counted in `skipped`.
+    @inline(__always)
+    static func run(_ access: MemoryAccess, on core: CoreID, _ system: inout System,
+                    histogram: inout AccessHistogram, skipped: inout UInt64) {
+        let before = system.machine.cores[core.rawValue].clock
+        switch system.touch(core: core, access.kind, access.address, bytes: access.bytes) {
+        case .idle:
+            skipped &+= 1
+        case .completed:
+            histogram.record(system.machine.cores[core.rawValue].clock &- before)
+        case .segmentationFault, .killed:
+            break
+        }
     }
 
     /// Runs every record `reader` hands out, calling `progress` with the
@@ -70,22 +96,16 @@ public struct StreamRunner {
             }
             if events != nil { system.setLogging(eventRange.contains(records), core: core) }
             records &+= 1
-            let before = system.machine.cores[0].clock
-            switch system.touch(core: core, access.kind, access.address, bytes: access.bytes) {
-            case .idle:
-                skippedRecords &+= 1
-            case .completed:
-                histogram.record(system.machine.cores[0].clock &- before)
-            case .segmentationFault, .killed:
-                break
-            }
+            Self.run(access, on: core, &system, histogram: &histogram, skipped: &skippedRecords)
             if system.checksCoherence {
                 for violation in system.drainCoherenceViolations() {
                     coherenceViolations.append((records, violation))
                 }
             }
             if let events, system.machine[core].isLogging {
-                events(records - 1, drainEvents())
+                let batch = drainEvents()
+                if batch.count > mostEventsHeld { mostEventsHeld = batch.count }
+                events(records - 1, batch)
             }
             if records & (progressInterval &- 1) == 0, let progress {
                 progress(records, reader.bytesRead)

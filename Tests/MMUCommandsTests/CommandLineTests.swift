@@ -133,11 +133,13 @@ struct CommandLineTests {
         #expect(result.status == 0 && result.out.hasPrefix("accesses"))
     }
 
-    @Test("a wrong number of traces is refused with the command's usage line")
+    @Test("no trace, or .mmt traces among several, are refused with the command's usage line")
     func positionals() {
         let result = mmusim(["run", "a.mmt", "b.mmt"])
         #expect(result.status == 2 && result.out.isEmpty)
-        #expect(result.err.hasPrefix("mmusim run: name exactly one trace\nusage: mmusim run TRACE "))
+        #expect(result.err.hasPrefix("mmusim run: a.mmt: an .mmt trace runs alone; only streamed traces (lackey, champsim) run several at once\nusage: mmusim run TRACE... "))
+        let none = mmusim(["run", "--quiet"])
+        #expect(none.status == 2 && none.err.hasPrefix("mmusim run: name a trace\nusage: mmusim run TRACE... "))
     }
 
     @Test("Tool.main runs a bundled fixture end to end")
