@@ -73,8 +73,14 @@ enum StreamedRun {
             guard let reader = input.format.streamReader(input.source, file: input.name) else { return 2 }
             readers.append(reader)
         }
-        var runner = MultiStreamRunner(configuration: configuration, readers: readers, sharing: sharing,
-                                       logEvents: output.isOn, checkCoherence: request.checkCoherence)
+        var runner: MultiStreamRunner
+        do throws(ConfigurationError) {
+            runner = try MultiStreamRunner(configuration: configuration, readers: readers, sharing: sharing,
+                                           logEvents: output.isOn, checkCoherence: request.checkCoherence)
+        } catch {
+            console.err("mmusim run: \(error.message)\n")
+            return 2
+        }
         let sizes = inputs.map(\.source.totalBytes)
         let total: UInt64? = sizes.contains(nil) ? nil : sizes.reduce(0) { $0 + ($1 ?? 0) }
         var progress = Progress(total: total, enabled: !request.quiet && isatty(2) == 1, console: console)

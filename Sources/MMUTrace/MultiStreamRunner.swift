@@ -57,11 +57,14 @@ public struct MultiStreamRunner {
     public static func coresNeeded(traces: Int) -> Int { traces }
 
     /// A system for `configuration` with one process per reader (or one
-    /// process with a thread per reader), each on its core. `configuration.cores`
-    /// must be at least the number of readers (callers check and say so).
+    /// process with a thread per reader), each on its core. Throws when there
+    /// is no reader, or fewer cores than readers.
     public init(configuration: Configuration, readers: [any MemoryTraceReader], sharing: Sharing = .processes,
-                logEvents: Bool = false, checkCoherence: Bool = false) {
-        precondition(!readers.isEmpty && configuration.cores >= readers.count, "one core per trace")
+                logEvents: Bool = false, checkCoherence: Bool = false) throws(ConfigurationError) {
+        guard !readers.isEmpty, configuration.cores >= readers.count else {
+            throw ConfigurationError("\(readers.count) traces need at least \(readers.count) cores (each runs on its own)",
+                                     part: .value)
+        }
         system = System(configuration: configuration, logEvents: logEvents)
         system.checksCoherence = checkCoherence
         self.sharing = sharing

@@ -98,7 +98,7 @@ struct EventStreamTests {
         var files: [TemporaryFile] = []
         defer { files.forEach { $0.remove() } }
         let readers: [any MemoryTraceReader] = [try lackeyReader(mixedLackey, &files), try lackeyReader(mixedLackey, &files)]
-        var runner = MultiStreamRunner(configuration: { var c = Configuration(); c.cores = 2; return c }(), readers: readers,
+        var runner = try MultiStreamRunner(configuration: { var c = Configuration(); c.cores = 2; return c }(), readers: readers,
                                        logEvents: true)
         var total = 0
         var largest = 0

@@ -48,7 +48,7 @@ struct MultiStreamRunnerTests {
         try alone.run(&single)
 
         let readers: [any MemoryTraceReader] = [try lackeyReader(mixedLackey, &files), try lackeyReader(mixedLackey, &files)]
-        var runner = MultiStreamRunner(configuration: configuration(cores: 2), readers: readers)
+        var runner = try MultiStreamRunner(configuration: configuration(cores: 2), readers: readers)
         try runner.run()
 
         // Why they are equal: each process has its own page tables, each core
@@ -76,7 +76,7 @@ struct MultiStreamRunnerTests {
         var reader = try lackeyReader(mixedLackey, &files)
         var alone = StreamRunner(configuration: configuration(cores: 1))
         try alone.run(&reader)
-        var runner = MultiStreamRunner(configuration: configuration(cores: 1), readers: [try lackeyReader(mixedLackey, &files)])
+        var runner = try MultiStreamRunner(configuration: configuration(cores: 1), readers: [try lackeyReader(mixedLackey, &files)])
         try runner.run()
         #expect(StatisticsReport.text(runner.system) == StatisticsReport.text(alone.system))
         #expect(runner.histogram == alone.histogram)
@@ -91,7 +91,7 @@ struct MultiStreamRunnerTests {
         let expensive = lackeyText((0..<300).map { 0x10_0000 + $0 * 0x1000 })
         let cheap = lackeyText([UInt64](repeating: 0x8000_0000, count: 300), store: false)
         let readers: [any MemoryTraceReader] = [try lackeyReader(expensive, &files), try lackeyReader(cheap, &files)]
-        var runner = MultiStreamRunner(configuration: configuration(cores: 2), readers: readers)
+        var runner = try MultiStreamRunner(configuration: configuration(cores: 2), readers: readers)
         var order: [Int] = []
         while true {
             let clocks = runner.system.machine.cores.map(\.clock)
@@ -119,7 +119,7 @@ struct MultiStreamRunnerTests {
         func run(_ sharing: MultiStreamRunner.Sharing) throws -> MultiStreamRunner {
             let readers: [any MemoryTraceReader] = [try lackeyReader(lackeyText(pages), &files),
                                                     try lackeyReader(lackeyText(pages.reversed()), &files)]
-            var runner = MultiStreamRunner(configuration: configuration(cores: 2), readers: readers, sharing: sharing)
+            var runner = try MultiStreamRunner(configuration: configuration(cores: 2), readers: readers, sharing: sharing)
             try runner.run()
             return runner
         }
@@ -150,7 +150,7 @@ struct MultiStreamRunnerTests {
         func run(_ sharing: MultiStreamRunner.Sharing) throws -> (String, [Int]) {
             let readers: [any MemoryTraceReader] = [try lackeyReader(mixedLackey, &files), try ChampSimReader(path: champSim.path),
                                                     try lackeyReader(lackeyText((0..<64).map { 0x1000 * $0 + 0x40_0000 }), &files)]
-            var runner = MultiStreamRunner(configuration: configuration(cores: 4), readers: readers, sharing: sharing)
+            var runner = try MultiStreamRunner(configuration: configuration(cores: 4), readers: readers, sharing: sharing)
             var order: [Int] = []
             while let trace = try runner.step() { order.append(trace) }
             return (StatisticsReport.text(runner.system), order)
