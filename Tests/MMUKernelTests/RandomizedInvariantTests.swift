@@ -15,10 +15,11 @@ struct RandomizedInvariantTests {
         var words: [UInt64: UInt64] = [:]
     }
 
-    static let cases: [(seed: UInt64, cores: Int, strategy: ShootdownStrategy, fork: ForkMode, pcid: Bool)] = [
-        (1, 1, .ipi, .cow, true), (2, 1, .ipi, .cow, false), (3, 1, .ipi, .copy, true),
-        (4, 2, .ipi, .cow, true), (5, 3, .broadcast, .cow, true), (6, 3, .deferred, .cow, true),
-        (7, 4, .ipi, .cow, false), (8, 2, .deferred, .copy, false), (9, 4, .broadcast, .cow, false),
+    static let cases: [(seed: UInt64, cores: Int, strategy: ShootdownStrategy, fork: ForkMode, pcid: Bool, levels: Int)] = [
+        (1, 1, .ipi, .cow, true, 4), (2, 1, .ipi, .cow, false, 4), (3, 1, .ipi, .copy, true, 4),
+        (4, 2, .ipi, .cow, true, 4), (5, 3, .broadcast, .cow, true, 4), (6, 3, .deferred, .cow, true, 4),
+        (7, 4, .ipi, .cow, false, 4), (8, 2, .deferred, .copy, false, 4), (9, 4, .broadcast, .cow, false, 4),
+        (10, 2, .ipi, .cow, true, 5), (11, 3, .deferred, .copy, true, 5),
     ]
 
     @Test("invariants and isolation hold after every operation", arguments: 0..<cases.count)
@@ -29,6 +30,8 @@ struct RandomizedInvariantTests {
         configuration.shootdown = setup.strategy
         configuration.fork = setup.fork
         configuration.pcid = setup.pcid
+        configuration.pagingLevels = setup.levels
+        configuration.geometry.pml5eCacheEntries = setup.levels == 5 ? 2 : 0
         configuration.flushCeiling = 3
         var system = System(configuration: configuration)
         system.checksCoherence = true
