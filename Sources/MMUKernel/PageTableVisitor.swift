@@ -58,17 +58,47 @@ public enum PageTableVisitor {
         VirtualPageNumber(0)..<VirtualPageNumber(UInt64(1) << (level.indexShift + 8 - Paging.pageShift))
     }
 
-    /// Visits the tree rooted at `root` (a PML4) over `pages`; the callbacks
-    /// get `memory` to change as they go.
+    /// Visits the tree rooted at `root` (a PML4, or a PML5 with five levels)
+    /// over `pages`; the callbacks get `memory` to change as they go.
+    ///
+    /// The walk keeps its own stack of tables, one per level, rather than
+    /// recursing: the function can then be inlined into its caller, and the
+    /// callbacks with it (fork, exit and unmap visit every leaf of a space).
+    @inline(__always)
     public static func visit<Memory: PageTableMemory>(
         _ memory: inout Memory, root: FrameNumber, level: PagingLevel = .pml4, pages: Range<VirtualPageNumber>,
         enter: (inout Memory, PageTableSlot, PageTableEntry) -> Decision,
         leave: (inout Memory, PageTableSlot, PageTableEntry) -> Void = { _, _, _ in }
     ) {
-        _ = visit(&memory, table: root, level: level, base: VirtualPageNumber(0), pages: pages, enter: enter, leave: leave)
+        var stack = Stack()
+        stack.push(Stack.Table(table: root, level: level, base: VirtualPageNumber(0), pages: pages, parent: nil))
+        while let top = stack.top {
+            guard let index = stack.nextIndex() else {
+                stack.pop()
+                if let (slot, entry) = top.parent { leave(&memory, slot, entry) }
+                continue
+            }
+            let slot = PageTableSlot(table: top.table, index: index, level: top.level,
+                                     firstPage: top.base.advanced(by: Int64(index << (top.level.indexShift - Paging.pageShift))))
+            let entry = memory.readEntry(top.table, index)
+            guard entry.isPresent else { continue }
+            let below: Range<VirtualPageNumber>?
+            switch enter(&memory, slot, entry) {
+            case .stop: return
+            case .descend: below = top.pages
+            case .descendAll: below = allPages
+            case .skip: below = nil
+            }
+            if let below, !slot.isLeaf(entry), let lower = top.level.below {
+                stack.push(Stack.Table(table: entry.frame, level: lower, base: slot.firstPage, pages: below, parent: (slot, entry)))
+            } else {
+                leave(&memory, slot, entry)
+            }
+        }
     }
 
     /// Read-only: calls `body` for every present entry under `root` over `pages`.
+    @inline(__always)
     public static func forEach(in memory: PhysicalMemory, root: FrameNumber, level: PagingLevel = .pml4,
                                pages: Range<VirtualPageNumber> = allPages,
                                _ body: (PageTableSlot, PageTableEntry) -> Decision) {
@@ -76,33 +106,41 @@ public enum PageTableVisitor {
         visit(&memory, root: root, level: level, pages: pages, enter: { _, slot, entry in body(slot, entry) })
     }
 
-    /// Returns false when the visit was stopped.
-    private static func visit<Memory: PageTableMemory>(
-        _ memory: inout Memory, table: FrameNumber, level: PagingLevel, base: VirtualPageNumber,
-        pages: Range<VirtualPageNumber>,
-        enter: (inout Memory, PageTableSlot, PageTableEntry) -> Decision,
-        leave: (inout Memory, PageTableSlot, PageTableEntry) -> Void
-    ) -> Bool {
-        for index in indices(level: level, base: base, pages: pages) {
-            let slot = PageTableSlot(table: table, index: index, level: level,
-                                     firstPage: base.advanced(by: Int64(index << (level.indexShift - Paging.pageShift))))
-            let entry = memory.readEntry(table, index)
-            guard entry.isPresent else { continue }
-            let decision = enter(&memory, slot, entry)
-            let below: Range<VirtualPageNumber>?
-            switch decision {
-            case .stop: return false
-            case .descend: below = pages
-            case .descendAll: below = allPages
-            case .skip: below = nil
-            }
-            if let below, !slot.isLeaf(entry), let level = level.below,
-               !visit(&memory, table: entry.frame, level: level, base: slot.firstPage, pages: below, enter: enter, leave: leave) {
-                return false
-            }
-            leave(&memory, slot, entry)
+    /// The tables a visit is inside of, the root first: at most one per level.
+    struct Stack {
+        struct Table {
+            var table: FrameNumber
+            var level: PagingLevel
+            var base: VirtualPageNumber
+            var pages: Range<VirtualPageNumber>
+            /// The entry that points to this table (nil for the root).
+            var parent: (PageTableSlot, PageTableEntry)?
+            var next: UInt64 = 0
+            var end: UInt64 = 0
         }
-        return true
+        private var tables: [Table] = []
+
+        init() { tables.reserveCapacity(PagingLevel.allCases.count) }
+
+        var top: Table? { tables.last }
+
+        mutating func push(_ table: Table) {
+            var table = table
+            let indices = PageTableVisitor.indices(level: table.level, base: table.base, pages: table.pages)
+            table.next = indices.lowerBound
+            table.end = indices.upperBound
+            tables.append(table)
+        }
+
+        mutating func pop() { tables.removeLast() }
+
+        /// The next index of the top table to visit, or nil when it is done.
+        mutating func nextIndex() -> UInt64? {
+            let last = tables.count - 1
+            guard tables[last].next < tables[last].end else { return nil }
+            defer { tables[last].next += 1 }
+            return tables[last].next
+        }
     }
 
     /// The indices of a table at `level` mapping from `base` whose entries overlap `pages`.
