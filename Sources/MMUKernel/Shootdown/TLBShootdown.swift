@@ -131,12 +131,15 @@ extension Kernel {
     @discardableResult
     mutating func release(dataFrames: [FrameNumber], tableFrames: [FrameNumber], hold: Bool) -> [FrameNumber] {
         var unreferenced: [FrameNumber] = []
+        unreferenced.reserveCapacity(dataFrames.count)
         for frame in dataFrames where frame != .zeroPage && frames.drop(frame) { unreferenced.append(frame) }
-        unreferenced += tableFrames
         guard hold else {
+            // Two batches, each mostly in address order already (no sort of the whole).
             frames.free(unreferenced)
+            frames.free(tableFrames)
             return []
         }
+        unreferenced += tableFrames
         for frame in unreferenced { frames.hold(frame) }
         return unreferenced
     }
