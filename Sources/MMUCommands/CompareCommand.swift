@@ -58,10 +58,10 @@ enum CompareCommand: Command {
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         var text: String? = nil
         if let path = paths.first {
-            switch Files.read(path) {
+            switch Files.read(path, limit: .trace) {
             case .success(let contents): text = contents
             case .failure(let problem):
-                console.err("mmusim: \(problem.description)\n")
+                console.err("\(problem)\n")
                 return 2
             }
         }

@@ -66,6 +66,8 @@ struct Settings {
     var preset: CPUPreset? = nil
     /// The `--set` settings in order, each with the argument as written.
     var overrides: [(setting: Setting, written: String)] = []
+    /// The files read so far (`--config`), which no output may replace.
+    var inputs: [String] = []
 
     /// The base configuration from `arguments`; nil, with the message printed,
     /// when the preset or the file cannot be applied.
@@ -82,7 +84,8 @@ struct Settings {
             }
         }
         if let path = arguments.value(ConfigurationOptions.config) {
-            switch Files.read(path) {
+            inputs.append(path)
+            switch Files.read(path, limit: .configuration) {
             case .success(let text):
                 do throws(TraceError) {
                     try ConfigFileReader.apply(text, file: path, to: &base)
@@ -91,7 +94,7 @@ struct Settings {
                     return nil
                 }
             case .failure(let problem):
-                console.err("mmusim: \(problem.description)\n")
+                console.err("\(problem)\n")
                 return nil
             }
         }
@@ -124,11 +127,11 @@ struct Settings {
 
     /// Reads and checks a trace; prints the error and returns nil on bad input.
     func load(_ path: String, _ console: Console) -> MMTReader.Trace? {
-        switch Files.read(path) {
+        switch Files.read(path, limit: .trace) {
         case .success(let text):
-            return parseTrace(text, file: path, console)
+            return parseTrace(text, file: path == "-" ? "<stdin>" : path, console)
         case .failure(let problem):
-            console.err("mmusim: \(problem.description)\n")
+            console.err("\(problem)\n")
             return nil
         }
     }

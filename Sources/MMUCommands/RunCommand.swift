@@ -52,6 +52,12 @@ enum RunCommand: Command {
         guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
             return refuse("name exactly one trace", console)
         }
+        if arguments.contains(timelineRange) && !arguments.contains(timeline) {
+            return refuse("--timeline-range goes with --timeline FILE.json", console)
+        }
+        if let output = arguments.value(json), !arguments.containsBare(json), output == arguments.value(timeline) {
+            return refuse("--json=\(output) and --timeline \(output) name the same file", console)
+        }
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         let request = RunRequest(
             path: path, settings: settings, json: arguments.containsBare(json), jsonFile: arguments.value(json),
@@ -60,35 +66,30 @@ enum RunCommand: Command {
             quiet: arguments.contains(quiet))
         // Before reading: a SIGINT during a long read stops the run before it starts.
         Interrupt.install()
-        var format = arguments.value(format)
-        if format != .mmt && !(format == nil && path.hasSuffix(".mmt")) {
-            let source: ByteSource
-            do throws(ByteSourceError) {
-                source = try ByteSource.opening(path)
-                if format == nil { format = try TraceFormat.detect(source) }
-            } catch {
-                console.err("mmusim: \(error)\n")
-                return 2
-            }
-            if let format, format != .mmt {
-                return StreamedRun.run(source, format: format, request: request, console: console)
-            }
-            if path == "-" || source.isDecompressed {
-                // An .mmt trace on standard input or through gzip/xz: the detection already read its start.
-                var text = ""
-                do throws(ByteSourceError) {
-                    while let line = try source.withNextLine({ String(decoding: $0, as: UTF8.self) }) { text += line + "\n" }
-                } catch {
-                    console.err("mmusim: \(error)\n")
-                    return 2
-                }
-                let name = path == "-" ? "<stdin>" : path
-                guard let trace = settings.parseTrace(text, file: name, console) else { return 2 }
-                return execute(trace, path: name, request, console)
-            }
+        // One pass over one source for every format: a file, a FIFO, /dev/fd/N,
+        // standard input (-) or a gzip/xz file.
+        let source: ByteSource
+        let format: TraceFormat
+        do throws(ByteSourceError) {
+            source = try ByteSource.opening(path)
+            if let named = arguments.value(Self.format) { format = named } else { format = try TraceFormat.detect(source) }
+        } catch {
+            console.err("mmusim: \(error)\n")
+            return 2
         }
-        guard let trace = settings.load(path, console) else { return 2 }
-        return execute(trace, path: path, request, console)
+        if format != .mmt {
+            return StreamedRun.run(source, format: format, request: request, console: console)
+        }
+        let name = path == "-" ? "<stdin>" : path
+        let text: String
+        switch TextInput.read(source, limit: .trace) {
+        case .success(let contents): text = contents
+        case .failure(let error):
+            console.err("\(FileProblem(error: error))\n")
+            return 2
+        }
+        guard let trace = settings.parseTrace(text, file: name, console) else { return 2 }
+        return execute(trace, path: name, request, console)
     }
 
     /// Runs a checked `.mmt` trace and prints its results.
@@ -141,11 +142,14 @@ struct RunRequest {
     var timelineRange: Range<UInt64>
     var quiet: Bool
 
+    /// The files this run reads, which no output may replace.
+    var inputs: [String] { [path] + settings.inputs }
+
     /// The `--timeline` file opened for writing (nil without `--timeline`);
     /// a failure has been printed.
     func openTimeline(_ console: Console) -> Result<AtomicFile?, TraceError> {
         guard let path = timeline else { return .success(nil) }
-        switch AtomicFile.create(path) {
+        switch AtomicFile.create(path, inputs: inputs + (jsonFile.map { [$0] } ?? [])) {
         case .success(let file): return .success(file)
         case .failure(let error):
             console.err("mmusim: \(error.file): \(error.message)\n")
@@ -155,10 +159,10 @@ struct RunRequest {
 
     /// Renames the finished timeline into place; false, with a message, when it cannot.
     func commitTimeline(_ file: inout AtomicFile?, _ console: Console) -> Bool {
-        guard var opened = file else { return true }
-        defer { file = opened }
+        guard let opened = file else { return true }
+        file = nil
         if opened.commit() { return true }
-        console.err("mmusim: \(opened.path): cannot write the timeline\n")
+        console.err("mmusim: \(opened.path): cannot write the timeline: \(opened.failure)\n")
         return false
     }
 
@@ -167,14 +171,8 @@ struct RunRequest {
     func report(json: @autoclosure () -> String, text: @autoclosure () -> String, _ console: Console) -> Bool {
         console.out(self.json ? json() : text())
         guard let path = jsonFile else { return true }
-        switch AtomicFile.create(path) {
-        case .success(var file):
-            file.write(json())
-            if file.commit() { return true }
-            console.err("mmusim: \(path): cannot write the report\n")
-        case .failure(let error):
-            console.err("mmusim: \(error.file): \(error.message)\n")
-        }
+        guard let problem = AtomicFile.write(json(), to: path, inputs: inputs) else { return true }
+        console.err("mmusim: \(problem)\n")
         return false
     }
 }

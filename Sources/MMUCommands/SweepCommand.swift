@@ -131,8 +131,11 @@ enum SweepCommand: Command {
     static func experiment(_ arguments: ParsedArguments, _ console: Console) -> Experiment? {
         var experiment = Experiment()
         if let path = arguments.value(file) {
-            guard let text = ResultDirectory.read(path) else {
-                console.err("mmusim sweep: \(path): cannot read\n")
+            let text: String
+            switch Files.read(path, limit: .experiment) {
+            case .success(let contents): text = contents
+            case .failure(let problem):
+                console.err("\(problem)\n")
                 return nil
             }
             do throws(ExperimentError) { experiment = try ExperimentFile.parse(text, file: path) } catch {
@@ -217,8 +220,10 @@ enum SweepCommand: Command {
     /// Writes the table: `--csv FILE`, `--json FILE`, else the CSV on standard output.
     static func write(_ table: ResultTable, _ arguments: ParsedArguments, _ console: Console) -> Int32 {
         let csvPath = arguments.value(csv), jsonPath = arguments.value(json)
-        if let csvPath, let problem = ResultDirectory.write(table.csv(), to: csvPath) { return fail(problem, console) }
-        if let jsonPath, let problem = ResultDirectory.write(table.json(), to: jsonPath) { return fail(problem, console) }
+        if let csvPath, csvPath == jsonPath { return fail("--csv and --json name the same file (\(csvPath))", console) }
+        let inputs = arguments.positionals + [arguments.value(file), arguments.value(merge)].compactMap { $0 }
+        if let csvPath, let problem = AtomicFile.write(table.csv(), to: csvPath, inputs: inputs) { return fail(problem, console) }
+        if let jsonPath, let problem = AtomicFile.write(table.json(), to: jsonPath, inputs: inputs) { return fail(problem, console) }
         if csvPath == nil && jsonPath == nil { console.out(table.csv()) }
         return 0
     }

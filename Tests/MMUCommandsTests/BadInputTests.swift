@@ -148,7 +148,7 @@ struct BadInputTests {
     func missing() {
         let gone = mmusim(["run", directory + "/nope.mmt"])
         #expect(gone.status == 2 && gone.out.isEmpty)
-        #expect(gone.err == "mmusim: \(directory)/nope.mmt: cannot read: No such file or directory\n")
+        #expect(gone.err == "mmusim: \(directory)/nope.mmt: cannot open: No such file or directory\n")
         let folder = mmusim(["run", "--format", "lackey", directory])
         #expect(folder.status == 2 && folder.out.isEmpty)
         #expect(folder.err.contains("Is a directory"))
