@@ -55,7 +55,7 @@ enum CheckCommand: Command {
         if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
         console.out("\(passed) passed, \(failed) failed\n")
         if Interrupt.requested {
-            console.err("mmusim: interrupted; the results above are the traces checked so far\n")
+            if Interrupt.bySignal { console.err("mmusim: interrupted; the results above are the traces checked so far\n") }
             return 130
         }
         return broken > 0 ? 2 : failed > 0 ? 1 : 0

@@ -8,4 +8,8 @@ enum Interrupt {
     static func install() { Signals.poll() }
 
     static var requested: Bool { Signals.stopRequested }
+
+    /// Whether SIGINT or SIGTERM (not a closed standard output) asked for the stop:
+    /// only then is there someone to tell that the results are partial.
+    static var bySignal: Bool { Signals.stopStatus != nil }
 }

@@ -121,7 +121,7 @@ enum RunCommand: Command {
         guard request.report(json: StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram),
                              text: StatisticsReport.text(runner.system), console) else { return 2 }
         if let line = runner.stoppedAt {
-            console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n")
+            if Interrupt.bySignal { console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n") }
             return 130
         }
         return runner.failures.isEmpty ? 0 : 1

@@ -68,7 +68,7 @@ enum StreamedRun {
             return 2
         }
         if runner.stopped {
-            console.err("mmusim: interrupted after \(runner.records) records; the statistics above are the run so far\n")
+            if Interrupt.bySignal { console.err("mmusim: interrupted after \(runner.records) records; the statistics above are the run so far\n") }
             return 130
         }
         return runner.coherenceViolations.isEmpty ? 0 : 1

@@ -112,7 +112,7 @@ enum SweepCommand: Command {
         }
         if outcome.interrupted {
             let kept = directory.map { " (their results are in \($0.cellsPath); run the same command to finish)" } ?? ""
-            console.err("mmusim sweep: interrupted; \(outcome.results.compactMap { $0 }.count) cells finished\(kept)\n")
+            if Interrupt.bySignal { console.err("mmusim sweep: interrupted; \(outcome.results.compactMap { $0 }.count) cells finished\(kept)\n") }
             return 130
         }
         guard outcome.failures.isEmpty else {
