@@ -21,6 +21,7 @@ enum StreamedRun {
         timelineFile?.write(Timeline.header)
         var failure: TraceError? = nil
         var skippedLines: UInt64 = 0
+        var records: UInt64? = nil
 
         func drive<R: MemoryTraceReader>(_ reader: inout R) {
             do throws(TraceError) {
@@ -37,6 +38,8 @@ enum StreamedRun {
                 failure = error
             }
             skippedLines = reader.skippedLines
+            // A ChampSim record may hold several accesses: count records, as the name says.
+            if let champSim = reader as? ChampSimReader { records = champSim.records }
         }
         switch format {
         case .lackey:
@@ -57,7 +60,7 @@ enum StreamedRun {
         if runner.skippedRecords > 0 {
             console.err("\(name): warning: \(runner.skippedRecords) records skipped after the process was killed (out of memory)\n")
         }
-        let extra: [(String, UInt64)] = [("trace.records", runner.records), ("trace.skipped_lines", skippedLines)]
+        let extra: [(String, UInt64)] = [("trace.records", records ?? runner.records), ("trace.skipped_lines", skippedLines)]
         let written = request.report(json: StatisticsReport.json(runner.system, trace: name, format: format.rawValue,
                                                                  histogram: runner.histogram, extra: extra),
                                      text: StatisticsReport.text(runner.system) + extra.map { "\($0.0)  \($0.1)\n" }.joined(),

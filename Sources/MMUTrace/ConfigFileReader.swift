@@ -6,6 +6,7 @@ public enum ConfigFileReader {
     /// Applies every setting of `text` (from `file`) to `configuration`.
     public static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(TraceError) {
         var lineNumber = 0
+        var keyLines: [(key: String, line: Int, column: Int)] = []
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = raw.prefix { $0 != "#" }
@@ -29,11 +30,14 @@ public enum ConfigFileReader {
             } catch {
                 throw TraceError(file: file, line: lineNumber, column: error.part == .key ? keyColumn : valueColumn, message: error.message)
             }
+            keyLines.append((key, lineNumber, valueColumn))
         }
         do throws(ConfigurationError) {
             try configuration.validate()
         } catch {
-            throw TraceError(file: file, line: max(1, lineNumber), column: 1, message: error.message)
+            // Blame the key the message starts with on its own line.
+            let place = keyLines.last { error.message.hasPrefix($0.key) }
+            throw TraceError(file: file, line: place?.line ?? max(1, lineNumber), column: place?.column ?? 1, message: error.message)
         }
     }
 

@@ -35,6 +35,9 @@ public struct MMTReader {
         var configuration = base
         var configured = false
         var validator = Validator(file: file)
+        /// Each `set` line's key, line and value column: a setting that fails
+        /// only with the others is blamed on its own line.
+        var setLines: [(key: String, line: Int, column: Int)] = []
         var start = text.utf8.startIndex
         let utf8 = text.utf8
         while start < utf8.endIndex {
@@ -59,17 +62,18 @@ public struct MMTReader {
                 } catch {
                     throw TraceError(file: file, line: lineNumber, column: fields[error.part == .key ? 1 : 2].column, message: error.message)
                 }
+                setLines.append((key, lineNumber, fields[2].column))
                 continue
             }
             if !configured {
-                try finish(&configuration, line: lineNumber)
+                try finish(&configuration, line: lineNumber, setLines: setLines)
                 configured = true
                 validator.start(configuration)
             }
             try validator.check(traceLine)
             lines.append(traceLine)
         }
-        if !configured { try finish(&configuration, line: max(1, lineNumber)) }
+        if !configured { try finish(&configuration, line: max(1, lineNumber), setLines: setLines) }
         guard !lines.isEmpty else {
             throw TraceError(file: file, line: max(1, lineNumber), column: 1,
                              message: lineNumber == 0 ? "the trace is empty" : "the trace has no directives (only set lines, comments or blank lines)")
@@ -78,7 +82,8 @@ public struct MMTReader {
     }
 
     /// Applies the command line's settings and checks the whole configuration.
-    func finish(_ configuration: inout Configuration, line: Int) throws(TraceError) {
+    func finish(_ configuration: inout Configuration, line: Int,
+                setLines: [(key: String, line: Int, column: Int)] = []) throws(TraceError) {
         for (key, value) in overrides {
             do throws(ConfigurationError) {
                 try configuration.set(key, value)
@@ -89,6 +94,13 @@ public struct MMTReader {
         do throws(ConfigurationError) {
             try configuration.validate()
         } catch {
+            // Blame the setting the message starts with: a --set, else its set line.
+            if let (key, value) = overrides.last(where: { error.message.hasPrefix($0.key) }) {
+                throw TraceError(file: "--set \(key)=\(value)", line: 1, column: 8 + key.count, message: error.message)
+            }
+            if let set = setLines.last(where: { error.message.hasPrefix($0.key) }) {
+                throw TraceError(file: file, line: set.line, column: set.column, message: error.message)
+            }
             throw TraceError(file: file, line: line, column: 1, message: error.message)
         }
     }

@@ -12,6 +12,10 @@ import MMUTrace
 private let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     .appendingPathComponent("mmusim").path
 
+/// The package's Fixtures directory, whatever the current directory is.
+private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
 private let trace = "process 1\nswitch 0 1\nmap 0 0x1000 2 rw\nw 0 0x1000 7\nr 0 0x1000 =7\n"
 private let lackey = "I  00401000,4\n L 7ff000100,8\n S 7ff000108,8\n"
 
@@ -146,7 +150,7 @@ struct RobustnessTests {
     @Test("a full standard output (/dev/full) is an error with a message, never exit 0")
     func fullStandardOutput() throws {
         let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
-        for arguments in [["keys"], ["run", "Fixtures/04-cow-copy.mmt"], ["help"]] {
+        for arguments in [["keys"], ["run", fixtures + "/04-cow-copy.mmt"], ["help"]] {
             let result = try spawn(arguments, output: full)
             #expect(result.status == 2, "\(arguments)")
             #expect(result.err.contains("cannot write to standard output: No space left on device"), "\(result.err)")
@@ -157,7 +161,7 @@ struct RobustnessTests {
     func closedPipe() throws {
         let pipe = Pipe()
         try pipe.fileHandleForReading.close()
-        for arguments in [["keys"], ["run", "--events", "Fixtures/04-cow-copy.mmt"]] {
+        for arguments in [["keys"], ["run", "--events", fixtures + "/04-cow-copy.mmt"]] {
             let result = try spawn(arguments, output: pipe.fileHandleForWriting)
             #expect(result.status == 141, "\(arguments): \(result.err)")
             #expect(result.err.isEmpty, "\(result.err)")
@@ -180,8 +184,8 @@ struct RobustnessTests {
         let crlf = trace.replacingOccurrences(of: "\n", with: "\r\n") + "# caf\u{E9}\r\n"
         let directory = try temporaryDirectory([
             "t.mmt": crlf, "c.conf": "cores = 2\r\n# comment\r\nframes = 4096\r\n",
-            "e.sweep": "trace t.mmt\r\nsweep frames=4096,8192\r\n",
         ])
+        try "trace \(directory)/t.mmt\r\nsweep frames=4096,8192\r\n".write(toFile: directory + "/e.sweep", atomically: true, encoding: .utf8)
         var bytes = Array(crlf.utf8)
         bytes += [0x23, 0x20, 0xFF, 0xFE, 0x0D, 0x0A]  // "# \xff\xfe\r\n": not UTF-8, in a comment
         FileManager.default.createFile(atPath: directory + "/latin.mmt", contents: Data(bytes))
@@ -190,9 +194,6 @@ struct RobustnessTests {
         #expect(run.out.contains("core1."), "the config file's cores = 2 applied")
         #expect(mmusim(["run", directory + "/latin.mmt"]).status == 0)
         #expect(mmusim(["check", directory + "/t.mmt"]).status == 0)
-        let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
         let sweep = mmusim(["sweep", "--quiet", "--file", directory + "/e.sweep"])
         #expect(sweep.status == 0, "\(sweep.err)")
     }
