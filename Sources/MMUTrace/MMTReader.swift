@@ -7,6 +7,9 @@ import MMUKernel
 public struct MMTReader {
     /// Longest line accepted (a longer one is an error, not a host-memory hazard).
     public static let maximumLineLength = 4096
+    /// Most directives a trace may hold (8 Mi): it is read and checked whole,
+    /// so this bounds host memory (about 1 GiB); longer runs stream as Lackey or ChampSim.
+    public static let maximumDirectives = 1 << 23
 
     public let file: String
     /// Configuration settings that apply before the trace's own `set` lines
@@ -71,6 +74,10 @@ public struct MMTReader {
                 validator.start(configuration)
             }
             try validator.check(traceLine)
+            guard lines.count < Self.maximumDirectives else {
+                throw TraceError(file: file, line: lineNumber, column: 1,
+                                 message: "more than \(Self.maximumDirectives) directives, the limit for an .mmt trace")
+            }
             lines.append(traceLine)
         }
         if !configured { try finish(&configuration, line: max(1, lineNumber), setLines: setLines) }
