@@ -32,15 +32,9 @@ extension Calibration {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Writes `text` to `path` whole (under a temporary name renamed into
-    /// place); nil when written, else why not.
+    /// Writes `text` to `path` whole (`AtomicFile`: under a temporary name
+    /// renamed into place); nil when written, else why not.
     public static func write(_ text: String, to path: String) -> String? {
-        switch AtomicFile.create(path) {
-        case .success(var file):
-            file.write(text)
-            return file.commit() ? nil : "\(path): cannot write"
-        case .failure(let error):
-            return "\(error.file): \(error.message)"
-        }
+        AtomicFile.write(text, to: path)
     }
 }

@@ -7,9 +7,10 @@ enum CheckCommand: Command {
         discussion: """
         Prints each failed assertion as file:line: message with the expected and actual values, a
         line per file, and ends with 'N passed, N failed' (assertions). Exit 1 when an assertion
-        failed, 2 when a trace could not be run. Where a trace's set line and --cpu, --config or
-        --set disagree, a note on standard error names the value that lost (docs/reference/
-        configuration.md, "Precedence").
+        failed, 2 when a trace could not be run, a directory held no .mmt trace or an entry could
+        not be read. Symbolic links to directories are not followed. Where a trace's set line and
+        --cpu, --config or --set disagree, a note on standard error names the value that lost
+        (docs/reference/configuration.md, "Precedence").
         """,
         arguments: [ArgumentDeclaration("FILE_OR_DIR", help: "a trace, or a directory: every .mmt below it", repeats: true)],
         options: ConfigurationOptions.declarations + [ConfigurationOptions.checkCoherence.declaration])
@@ -19,25 +20,33 @@ enum CheckCommand: Command {
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         let checkCoherence = arguments.contains(ConfigurationOptions.checkCoherence)
         var files: [String] = []
+        var broken = 0
         for path in arguments.positionals {
             if Files.isDirectory(path) {
-                let found = Files.traces(in: path)
-                if found.isEmpty { console.err("mmusim: \(path): no .mmt traces in this directory\n") }
+                let (found, problems) = Files.traces(in: path)
+                for problem in problems { console.err("mmusim: \(problem)\n") }
+                if found.isEmpty {
+                    console.err("mmusim: \(path): no .mmt traces in this directory\n")
+                    broken += 1
+                }
+                broken += problems.count
                 files += found
             } else {
                 files.append(path)
             }
         }
-        var passed = 0, failed = 0, broken = 0
+        Interrupt.install()
+        var passed = 0, failed = 0
         var checked: UInt64 = 0, violations = 0
         for file in files {
+            if Interrupt.requested { break }
             guard let trace = settings.load(file, console) else {
                 broken += 1
                 console.out("ERROR \(file)\n")
                 continue
             }
             var runner = TraceRunner(trace: trace, checkCoherence: checkCoherence)
-            runner.run()
+            runner.run(stop: { Interrupt.requested })
             for warning in runner.warnings { console.err("\(file):\(warning.line): warning: \(warning.message)\n") }
             for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }
             passed += runner.passed
@@ -51,6 +60,10 @@ enum CheckCommand: Command {
         if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
         console.out("\(passed) passed, \(failed) failed\n")
         if checkCoherence { console.err(RunRequest.coherenceSummary(checked: checked, violations: violations)) }
+        if Interrupt.requested {
+            if Interrupt.bySignal { console.err("mmusim: interrupted; the results above are the traces checked so far\n") }
+            return 130
+        }
         return broken > 0 ? 2 : failed > 0 ? 1 : 0
     }
 }

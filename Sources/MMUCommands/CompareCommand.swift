@@ -23,6 +23,7 @@ enum CompareCommand: Command {
         for name in names where ShootdownStrategy(rawValue: name) == nil {
             return .failure(InvalidValue("unknown strategy '\(name)' (ipi, broadcast, deferred)"))
         }
+        if let twice = firstRepeated(names) { return .failure(InvalidValue("names '\(twice)' twice (each row must differ)")) }
         return .success(names)
     }
     static let sweep = Option<Sweep>(
@@ -35,6 +36,7 @@ enum CompareCommand: Command {
         for value in sweep.values {
             if let problem = ConfigurationOptions.refusal(sweep.key, value) { return .failure(problem) }
         }
+        if let twice = firstRepeated(sweep.values) { return .failure(InvalidValue("names '\(twice)' twice (each row must differ)")) }
         return sweep.values.isEmpty ? .failure(InvalidValue("needs at least one value")) : .success(sweep)
     }
     static let csv = Option<Bool>(flag: "--csv", help: "prints CSV instead of an aligned table")
@@ -64,10 +66,10 @@ enum CompareCommand: Command {
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         var text: String? = nil
         if let path = paths.first {
-            switch Files.read(path) {
+            switch Files.read(path, limit: .trace) {
             case .success(let contents): text = contents
             case .failure(let problem):
-                console.err("mmusim: \(problem.description)\n")
+                console.err("\(problem)\n")
                 return 2
             }
         }
@@ -96,7 +98,9 @@ enum CompareCommand: Command {
                         noted.insert(note)
                         Settings.note([note], console)
                     }
-                    comparison.add(label: label.isEmpty ? "as configured" : label.joined(separator: " "), trace: trace)
+                    // A row without --shootdown still says which strategy produced it.
+                    if strategy == nil { label.insert("as configured (shootdown \(trace.configuration.value(of: "shootdown") ?? "?"))", at: 0) }
+                    comparison.add(label: label.joined(separator: " "), trace: trace)
                 } catch {
                     console.err("\(error)\n")
                     return 2
@@ -106,4 +110,10 @@ enum CompareCommand: Command {
         console.out(arguments.contains(csv) ? comparison.csv() : comparison.table())
         return 0
     }
+}
+
+/// The first of `values` that comes again later, or nil.
+func firstRepeated(_ values: [String]) -> String? {
+    var seen: Set<String> = []
+    return values.first { !seen.insert($0).inserted }
 }

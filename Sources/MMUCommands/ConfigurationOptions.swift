@@ -69,6 +69,8 @@ struct Settings {
     /// Which option set each key of `base` (`--cpu zen3`, `--config z.conf`),
     /// for the notes on a trace's `set` lines that override them.
     var origins: [String: String] = [:]
+    /// The files read so far (`--config`), which no output may replace.
+    var inputs: [String] = []
 
     /// The base configuration from `arguments`; nil, with the message printed,
     /// when the preset or the file cannot be applied.
@@ -86,7 +88,8 @@ struct Settings {
             }
         }
         if let path = arguments.value(ConfigurationOptions.config) {
-            switch Files.read(path) {
+            inputs.append(path)
+            switch Files.read(path, limit: .configuration) {
             case .success(let text):
                 do throws(TraceError) {
                     for key in try ConfigFileReader.apply(text, file: path, to: &base) { origins[key] = "--config \(path)" }
@@ -95,7 +98,7 @@ struct Settings {
                     return nil
                 }
             case .failure(let problem):
-                console.err("mmusim: \(problem.description)\n")
+                console.err("\(problem)\n")
                 return nil
             }
         }
@@ -140,11 +143,11 @@ struct Settings {
 
     /// Reads and checks a trace; prints the error and returns nil on bad input.
     func load(_ path: String, _ console: Console) -> MMTReader.Trace? {
-        switch Files.read(path) {
+        switch Files.read(path, limit: .trace) {
         case .success(let text):
-            return parseTrace(text, file: path, console)
+            return parseTrace(text, file: path == "-" ? "<stdin>" : path, console)
         case .failure(let problem):
-            console.err("mmusim: \(problem.description)\n")
+            console.err("\(problem)\n")
             return nil
         }
     }

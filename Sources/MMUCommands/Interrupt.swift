@@ -1,20 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Synchronization
+import MMUTrace
 
-/// Set by SIGINT; runs poll it between directives and stop cleanly, printing
-/// the statistics reached so far. The one piece of process-wide state: a
-/// signal handler can reach nothing else.
-let interruptRequested = Atomic<Bool>(false)
-
+/// How a command that polls for SIGINT and SIGTERM (`run`, `check`, `sweep`)
+/// asks for them: `Signals` (MMUTrace) holds the flag the handlers set.
 enum Interrupt {
-    /// Routes SIGINT to the flag (a second SIGINT while stopping is ignored).
-    static func install() {
-        signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
-    }
+    /// Says that this command checks `requested` and cleans up itself: a stop
+    /// then ends it at the next check instead of at once.
+    static func install() { Signals.poll() }
 
-    static var requested: Bool { interruptRequested.load(ordering: .relaxed) }
+    static var requested: Bool { Signals.stopRequested }
+
+    /// Whether SIGINT or SIGTERM (not a closed standard output) asked for the stop:
+    /// only then is there someone to tell that the results are partial.
+    static var bySignal: Bool { Signals.stopStatus != nil }
 }

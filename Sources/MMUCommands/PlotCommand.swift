@@ -1,4 +1,5 @@
 import MMUExperiments
+import MMUTrace
 
 /// `mmusim plot`: charts of a sweep's table and of a run's timeline, as a
 /// self-contained SVG or an HTML report (docs/experiments.md).
@@ -69,7 +70,8 @@ enum PlotCommand: Command {
             guard sections.count == 1 else { return refuse("an SVG holds one chart; ask for one, or write an .html report", console) }
             text = sections[0].svg
         }
-        if let problem = ResultDirectory.write(text, to: path) { return fail(problem, console) }
+        let inputs = arguments.positionals + (arguments.value(timeline).map { [$0] } ?? [])
+        if let problem = AtomicFile.write(text, to: path, inputs: inputs) { return fail(problem, console) }
         return 0
     }
 

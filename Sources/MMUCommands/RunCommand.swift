@@ -74,50 +74,49 @@ enum RunCommand: Command {
         if arguments.contains(timelineRange), !arguments.contains(timeline) {
             return refuse("\(arguments.written(timelineRange) ?? "--timeline-range"): goes with --timeline FILE.json (it limits what the timeline holds)", console)
         }
+        if let output = arguments.value(json), !arguments.containsBare(json), output == arguments.value(timeline) {
+            return refuse("--json=\(output) and --timeline \(output) name the same file", console)
+        }
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         let request = RunRequest(
             path: path, settings: settings, json: arguments.containsBare(json), jsonFile: arguments.value(json),
             events: arguments.containsBare(events), eventsFile: arguments.value(events), checkCoherence: arguments.contains(ConfigurationOptions.checkCoherence),
             timeline: arguments.value(timeline), timelineRange: arguments.value(timelineRange) ?? 0..<UInt64.max,
-            quiet: arguments.contains(quiet))
+            quiet: arguments.contains(quiet), otherTraces: Array(arguments.positionals.dropFirst()))
         // Before reading: a SIGINT during a long read stops the run before it starts.
         Interrupt.install()
-        var format = arguments.value(format)
+        let named = arguments.value(Self.format)
         if arguments.positionals.count > 1 {
-            return runSeveral(arguments.positionals, format: format, sharing: arguments.contains(threads) ? .threads : .processes,
+            return runSeveral(arguments.positionals, format: named, sharing: arguments.contains(threads) ? .threads : .processes,
                               request, console)
         }
-        if format == .mmt, path.hasSuffix(".mmt") {
+        if named == .mmt, path.hasSuffix(".mmt") {
             console.err("note: --format mmt: \(path) ends in .mmt and is read as .mmt without it\n")
         }
-        if format != .mmt && !(format == nil && path.hasSuffix(".mmt")) {
-            let source: ByteSource
-            do throws(ByteSourceError) {
-                source = try ByteSource.opening(path)
-                if format == nil { format = try TraceFormat.detect(source) }
-            } catch {
-                console.err("mmusim: \(error)\n")
-                return 2
-            }
-            if let format, format != .mmt {
-                return StreamedRun.run(source, format: format, request: request, console: console)
-            }
-            if path == "-" || source.isDecompressed {
-                // An .mmt trace on standard input or through gzip/xz: the detection already read its start.
-                var text = ""
-                do throws(ByteSourceError) {
-                    while let line = try source.withNextLine({ String(decoding: $0, as: UTF8.self) }) { text += line + "\n" }
-                } catch {
-                    console.err("mmusim: \(error)\n")
-                    return 2
-                }
-                let name = path == "-" ? "<stdin>" : path
-                guard let trace = settings.parseTrace(text, file: name, console) else { return 2 }
-                return execute(trace, path: name, request, console)
-            }
+        // One pass over one source for every format: a file, a FIFO, /dev/fd/N,
+        // standard input (-) or a gzip/xz file.
+        let source: ByteSource
+        let format: TraceFormat
+        do throws(ByteSourceError) {
+            source = try ByteSource.opening(path)
+            if let named { format = named } else { format = try TraceFormat.detect(source) }
+        } catch {
+            console.err("mmusim: \(error)\n")
+            return 2
         }
-        guard let trace = settings.load(path, console) else { return 2 }
-        return execute(trace, path: path, request, console)
+        if format != .mmt {
+            return StreamedRun.run(source, format: format, request: request, console: console)
+        }
+        let name = path == "-" ? "<stdin>" : path
+        let text: String
+        switch TextInput.read(source, limit: .trace) {
+        case .success(let contents): text = contents
+        case .failure(let error):
+            console.err("\(FileProblem(error: error))\n")
+            return 2
+        }
+        guard let trace = settings.parseTrace(text, file: name, console) else { return 2 }
+        return execute(trace, path: name, request, console)
     }
 
     /// Opens several streamed traces (each detected unless `--format` names
@@ -172,7 +171,7 @@ enum RunCommand: Command {
         guard request.report(json: StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram),
                              text: StatisticsReport.text(runner.system), console) else { return 2 }
         if let line = runner.stoppedAt {
-            console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n")
+            if Interrupt.bySignal { console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n") }
             return 130
         }
         return runner.failures.isEmpty ? 0 : 1
@@ -195,18 +194,22 @@ struct RunRequest {
     var timeline: String?
     var timelineRange: Range<UInt64>
     var quiet: Bool
+    /// The traces after the first in a run of several, which no output may replace either.
+    var otherTraces: [String] = []
 
     /// `coherence: N translations checked, M violations` (and a newline): what
     /// `--check-coherence` looked at, printed even when all was well.
     static func coherenceSummary(checked: UInt64, violations: Int) -> String {
         "coherence: \(checked) translations checked, \(violations) violations\n"
     }
+    /// The files this run reads, which no output may replace.
+    var inputs: [String] { [path] + otherTraces + settings.inputs }
 
     /// The `--timeline` file opened for writing (nil without `--timeline`);
     /// a failure has been printed.
     func openTimeline(_ console: Console) -> Result<AtomicFile?, TraceError> {
         guard let path = timeline else { return .success(nil) }
-        switch AtomicFile.create(path) {
+        switch AtomicFile.create(path, inputs: inputs + (jsonFile.map { [$0] } ?? [])) {
         case .success(let file): return .success(file)
         case .failure(let error):
             console.err("mmusim: \(error.file): \(error.message)\n")
@@ -219,14 +222,8 @@ struct RunRequest {
     func report(json: @autoclosure () -> String, text: @autoclosure () -> String, _ console: Console) -> Bool {
         console.out(self.json ? json() : text())
         guard let path = jsonFile else { return true }
-        switch AtomicFile.create(path) {
-        case .success(var file):
-            file.write(json())
-            if file.commit() { return true }
-            console.err("mmusim: \(path): cannot write the report\n")
-        case .failure(let error):
-            console.err("mmusim: \(error.file): \(error.message)\n")
-        }
+        guard let problem = AtomicFile.write(json(), to: path, inputs: inputs) else { return true }
+        console.err("mmusim: \(problem)\n")
         return false
     }
 }

@@ -27,6 +27,7 @@ enum StreamedRun {
         var progress = Progress(total: source.totalBytes, enabled: !request.quiet && isatty(2) == 1, console: console)
         var failure: TraceError? = nil
         var skippedLines: UInt64 = 0
+        var records: UInt64? = nil
 
         func drive<R: MemoryTraceReader>(_ reader: inout R) {
             do throws(TraceError) {
@@ -40,6 +41,8 @@ enum StreamedRun {
                 failure = error
             }
             skippedLines = reader.skippedLines
+            // A ChampSim record may hold several accesses: count records, as the name says.
+            if let champSim = reader as? ChampSimReader { records = champSim.records }
         }
         switch format {
         case .lackey:
@@ -57,7 +60,7 @@ enum StreamedRun {
             coherenceLines: runner.coherenceViolations.map { "\(name): record \($0.record): coherence: \($0.violation)\n" },
             skippedWarnings: runner.skippedRecords > 0
                 ? ["\(name): warning: \(runner.skippedRecords) records skipped after the process was killed (out of memory)\n"] : [],
-            extra: [("trace.records", runner.records), ("trace.skipped_lines", skippedLines)],
+            extra: [("trace.records", records ?? runner.records), ("trace.skipped_lines", skippedLines)],
             failure: failure, stoppedAfter: runner.stopped ? runner.records : nil), output: &output, request: request, console: console)
     }
 
@@ -99,7 +102,7 @@ enum StreamedRun {
         let names = inputs.map(\.name)
         var extra: [(String, UInt64)] = []
         for (index, lines) in runner.skippedLines.enumerated() {
-            extra += [("trace\(index).records", runner.records[index]), ("trace\(index).skipped_lines", lines)]
+            extra += [("trace\(index).records", runner.recordsRead[index]), ("trace\(index).skipped_lines", lines)]
         }
         return finish(Outcome(
             system: runner.system, histogram: runner.histogram, trace: names.joined(separator: ","),
@@ -165,7 +168,7 @@ enum StreamedRun {
             return 2
         }
         if let records = outcome.stoppedAfter {
-            console.err("mmusim: interrupted after \(records) records; the statistics above are the run so far\n")
+            if Interrupt.bySignal { console.err("mmusim: interrupted after \(records) records; the statistics above are the run so far\n") }
             return 130
         }
         return outcome.coherenceLines.isEmpty ? 0 : 1

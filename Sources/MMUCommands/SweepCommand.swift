@@ -115,7 +115,7 @@ enum SweepCommand: Command {
         }
         if outcome.interrupted {
             let kept = directory.map { " (their results are in \($0.cellsPath); run the same command to finish)" } ?? ""
-            console.err("mmusim sweep: interrupted; \(outcome.results.compactMap { $0 }.count) cells finished\(kept)\n")
+            if Interrupt.bySignal { console.err("mmusim sweep: interrupted; \(outcome.results.compactMap { $0 }.count) cells finished\(kept)\n") }
             return 130
         }
         guard outcome.failures.isEmpty else {
@@ -134,8 +134,11 @@ enum SweepCommand: Command {
     static func experiment(_ arguments: ParsedArguments, _ console: Console) -> Experiment? {
         var experiment = Experiment()
         if let path = arguments.value(file) {
-            guard let text = ResultDirectory.read(path) else {
-                console.err("mmusim sweep: \(path): cannot read\n")
+            let text: String
+            switch Files.read(path, limit: .experiment) {
+            case .success(let contents): text = contents
+            case .failure(let problem):
+                console.err("\(problem)\n")
                 return nil
             }
             do throws(ExperimentError) { experiment = try ExperimentFile.parse(text, file: path) } catch {
@@ -220,8 +223,10 @@ enum SweepCommand: Command {
     /// Writes the table: `--csv FILE`, `--json FILE`, else the CSV on standard output.
     static func write(_ table: ResultTable, _ arguments: ParsedArguments, _ console: Console) -> Int32 {
         let csvPath = arguments.value(csv), jsonPath = arguments.value(json)
-        if let csvPath, let problem = ResultDirectory.write(table.csv(), to: csvPath) { return fail(problem, console) }
-        if let jsonPath, let problem = ResultDirectory.write(table.json(), to: jsonPath) { return fail(problem, console) }
+        if let csvPath, csvPath == jsonPath { return fail("--csv and --json name the same file (\(csvPath))", console) }
+        let inputs = arguments.positionals + [arguments.value(file), arguments.value(merge)].compactMap { $0 }
+        if let csvPath, let problem = AtomicFile.write(table.csv(), to: csvPath, inputs: inputs) { return fail(problem, console) }
+        if let jsonPath, let problem = AtomicFile.write(table.json(), to: jsonPath, inputs: inputs) { return fail(problem, console) }
         if csvPath == nil && jsonPath == nil { console.out(table.csv()) }
         return 0
     }

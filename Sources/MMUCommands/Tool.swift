@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MMUTrace
+
 /// The `mmusim` command line: finds the command and hands it its parsed
 /// arguments. Each command is one file (`RunCommand`, `CheckCommand`, ...)
 /// declaring its options; help and option errors come from those declarations.
@@ -35,8 +42,9 @@ public enum Tool {
         microarchitecture), --config FILE (KEY = VALUE lines) and --set KEY=VALUE. Settings apply
         in this order: defaults, --cpu, --config, the trace's set lines, --set.
 
-        exit status: 0 all well, 1 an assertion failed, 2 bad input (trace, option, file),
-        130 interrupted (SIGINT; the statistics so far are printed).
+        exit status: 0 all well, 1 an assertion failed, 2 bad input (trace, option, file) or an
+        output that cannot be written, 130 or 143 interrupted (SIGINT or SIGTERM; what is complete
+        is printed), 141 standard output closed early (a closed pipe).
 
         """
         return text
@@ -46,8 +54,24 @@ public enum Tool {
         "mmusim: \(name): unknown command (\(commandNames.joined(separator: ", ")))\n"
     }
 
-    /// Runs the command line `arguments` (without the program name); returns the exit status.
+    /// Runs the command line `arguments` (without the program name); returns
+    /// the exit status. With the standard console, SIGINT, SIGTERM and SIGPIPE
+    /// are handled (`Signals`) and a failed write to standard output or error
+    /// decides the status (`WriteFailures`).
     public static func main(_ arguments: [String], console: Console = .standard) -> Int32 {
+        if console.failures != nil { Signals.install() }
+        let status = dispatch(arguments, console: console)
+        if let failure = console.failures?.failure {
+            if failure.error == EPIPE { return 141 }
+            let stream = failure.descriptor == 1 ? "standard output" : "standard error"
+            console.err("mmusim: cannot write to \(stream): \(String(cString: strerror(failure.error)))\n")
+            return 2
+        }
+        if status != 0, let stopped = Signals.stopStatus { return stopped }
+        return status
+    }
+
+    static func dispatch(_ arguments: [String], console: Console) -> Int32 {
         guard let name = arguments.first else {
             console.err(overview)
             return 2

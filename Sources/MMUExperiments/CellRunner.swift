@@ -134,17 +134,10 @@ public enum CellRunner {
 
 /// Reading a whole text trace from a `ByteSource` (a file, a pipe, a decompressor).
 public enum TraceText {
-    public static func read(_ source: ByteSource) -> Result<String, ByteSourceError> {
-        var text = ""
-        do throws(ByteSourceError) {
-            while let line = try source.withNextLine({ String(decoding: $0, as: UTF8.self) }) {
-                text += line
-                text += "\n"
-            }
-        } catch {
-            return .failure(error)
-        }
-        return .success(text)
+    /// The whole text of an `.mmt` trace (`TextInput`: CRLF accepted, at most
+    /// `TextInput.Limit.trace`).
+    public static func read(_ source: ByteSource) -> Result<String, TraceError> {
+        TextInput.read(source, limit: .trace)
     }
 
     /// The trace's own `set KEY VALUE` lines that a setting of `keys` overrides:

@@ -50,9 +50,9 @@ public struct ResultDirectory: Sendable {
         Calibration.write(text, to: path)
     }
 
-    /// The whole text of `path`, or nil when it cannot be read.
-    public static func read(_ path: String) -> String? {
-        guard let source = try? ByteSource(path: path), case .success(let text) = TraceText.read(source) else { return nil }
+    /// The whole text of `path`, or nil when it cannot be read (or is larger than `limit`).
+    public static func read(_ path: String, limit: TextInput.Limit = .results) -> String? {
+        guard case .success(let text) = TextInput.read(path, limit: limit) else { return nil }
         return text
     }
 

@@ -70,21 +70,76 @@ public struct Region: Hashable, Sendable {
 }
 
 /// The regions of an address space, sorted and disjoint (Linux's VMA tree).
-public struct RegionList: Hashable, Sendable {
-    public private(set) var regions: [Region] = []
+///
+/// Kept as a sorted sequence cut into chunks of at most `chunkCapacity`
+/// regions (a two-level B+ tree, as Linux's maple tree keeps VMAs ordered in
+/// wide nodes): a lookup is two binary searches, and `insert`, `remove`,
+/// `overlaps`, `setPermissions` and `setAdvice` find the affected span the
+/// same way and move at most one chunk's regions (plus the chunk index when a
+/// chunk splits or empties), so hundreds of thousands of regions stay cheap
+/// whatever order they come in.
+public struct RegionList: Sendable {
+    /// The most regions one chunk holds before it splits in two.
+    static let chunkCapacity = 256
+
+    /// Non-empty chunks, each sorted; every region of a chunk ends before the
+    /// next chunk's first one begins.
+    private var chunks: [[Region]] = []
+    /// Binary-search probes plus regions and chunk slots moved, since this
+    /// list was made: what the operations cost, for the scaling test.
+    public private(set) var work = 0
+
     public init() {}
 
-    public func region(containing page: VirtualPageNumber) -> Region? {
-        var low = 0, high = regions.count
+    /// Every region, in order.
+    public var regions: [Region] { Array(chunks.joined()) }
+
+    /// How many regions there are.
+    public var count: Int { chunks.reduce(0) { $0 + $1.count } }
+
+    /// Where a region sits: its chunk and its place in that chunk.
+    private struct Position {
+        var chunk: Int
+        var offset: Int
+    }
+
+    /// The first region that ends after `page` (the end when none does).
+    private func firstEnding(after page: VirtualPageNumber) -> (Position, probes: Int) {
+        var low = 0, high = chunks.count, probes = 0
         while low < high {
             let mid = (low + high) / 2
-            if regions[mid].endPage <= page { low = mid + 1 } else { high = mid }
+            probes += 1
+            if chunks[mid][chunks[mid].count - 1].endPage <= page { low = mid + 1 } else { high = mid }
         }
-        return low < regions.count && regions[low].contains(page) ? regions[low] : nil
+        guard low < chunks.count else { return (Position(chunk: low, offset: 0), probes) }
+        let chunk = chunks[low]
+        var first = 0, last = chunk.count
+        while first < last {
+            let mid = (first + last) / 2
+            probes += 1
+            if chunk[mid].endPage <= page { first = mid + 1 } else { last = mid }
+        }
+        return (Position(chunk: low, offset: first), probes)
+    }
+
+    private func region(at position: Position) -> Region? {
+        position.chunk < chunks.count ? chunks[position.chunk][position.offset] : nil
+    }
+
+    /// The position after `position`.
+    private func next(_ position: Position) -> Position {
+        position.offset + 1 < chunks[position.chunk].count ? Position(chunk: position.chunk, offset: position.offset + 1)
+            : Position(chunk: position.chunk + 1, offset: 0)
+    }
+
+    public func region(containing page: VirtualPageNumber) -> Region? {
+        guard let region = region(at: firstEnding(after: page).0), region.contains(page) else { return nil }
+        return region
     }
 
     public func overlaps(_ pages: Range<VirtualPageNumber>) -> Bool {
-        regions.contains { $0.overlaps(pages) }
+        guard !pages.isEmpty, let region = region(at: firstEnding(after: pages.lowerBound).0) else { return false }
+        return region.firstPage < pages.upperBound
     }
 
     /// Whether every page of `pages` lies in some region.
@@ -97,47 +152,110 @@ public struct RegionList: Hashable, Sendable {
         return true
     }
 
+    /// Adds `region` after every region that begins at or before it (the
+    /// caller has checked that it overlaps none).
     public mutating func insert(_ region: Region) {
-        let index = regions.firstIndex { $0.firstPage > region.firstPage } ?? regions.count
-        regions.insert(region, at: index)
+        guard !chunks.isEmpty else {
+            chunks = [[region]]
+            return
+        }
+        // The last chunk whose first region begins at or before `region`.
+        var low = 0, high = chunks.count
+        while low < high {
+            let mid = (low + high) / 2
+            work += 1
+            if chunks[mid][0].firstPage <= region.firstPage { low = mid + 1 } else { high = mid }
+        }
+        let chunk = max(0, low - 1)
+        var first = 0, last = chunks[chunk].count
+        while first < last {
+            let mid = (first + last) / 2
+            work += 1
+            if chunks[chunk][mid].firstPage <= region.firstPage { first = mid + 1 } else { last = mid }
+        }
+        replace(from: Position(chunk: chunk, offset: first), count: 0, with: [region])
     }
 
     /// Removes `pages` from every region, splitting where needed.
     public mutating func remove(_ pages: Range<VirtualPageNumber>) {
-        var result: [Region] = []
-        for region in regions {
-            guard region.overlaps(pages) else { result.append(region); continue }
-            if region.firstPage < pages.lowerBound { result.append(region.part(region.firstPage..<pages.lowerBound)) }
-            if region.endPage > pages.upperBound { result.append(region.part(pages.upperBound..<region.endPage)) }
-        }
-        regions = result
+        edit(pages) { _ in nil }
     }
 
     /// Gives `pages` new permissions (the range must be covered).
     public mutating func setPermissions(_ pages: Range<VirtualPageNumber>, _ permissions: RegionPermissions) {
-        change(pages) { $0.permissions = permissions }
+        edit(pages) { part in
+            var part = part
+            part.permissions = permissions
+            return part
+        }
     }
 
     /// Gives `pages` new huge-page advice (the range must be covered).
     public mutating func setAdvice(_ pages: Range<VirtualPageNumber>, _ advice: HugePageAdvice) {
-        change(pages) { $0.advice = advice }
+        edit(pages) { part in
+            var part = part
+            part.advice = advice
+            return part
+        }
     }
 
-    /// Applies `body` to the part of every region inside `pages`, splitting
-    /// regions at its ends.
-    private mutating func change(_ pages: Range<VirtualPageNumber>, _ body: (inout Region) -> Void) {
-        let pieces = regions.filter { $0.overlaps(pages) }
-        remove(pages)
-        for piece in pieces {
-            var part = piece.part(piece.pages.clamped(to: pages))
-            body(&part)
-            insert(part)
+    /// Replaces every region that overlaps `pages` by its parts outside
+    /// `pages` and by what `body` makes of its part inside (nil: dropped).
+    private mutating func edit(_ pages: Range<VirtualPageNumber>, _ body: (Region) -> Region?) {
+        guard !pages.isEmpty else { return }
+        let (start, probes) = firstEnding(after: pages.lowerBound)
+        work += probes
+        var position = start, affected = 0
+        var replacement: [Region] = []
+        while let region = region(at: position), region.firstPage < pages.upperBound {
+            if region.firstPage < pages.lowerBound { replacement.append(region.part(region.firstPage..<pages.lowerBound)) }
+            if let inside = body(region.part(region.pages.clamped(to: pages))) { replacement.append(inside) }
+            if region.endPage > pages.upperBound { replacement.append(region.part(pages.upperBound..<region.endPage)) }
+            affected += 1
+            position = next(position)
+        }
+        guard affected > 0 else { return }
+        replace(from: start, count: affected, with: replacement)
+    }
+
+    /// Replaces `count` regions from `start` on by `replacement`, then splits
+    /// an overfull chunk and drops emptied ones.
+    private mutating func replace(from start: Position, count: Int, with replacement: [Region]) {
+        let chunk = start.chunk
+        let inFirst = min(count, chunks[chunk].count - start.offset)
+        work += chunks[chunk].count - start.offset + replacement.count
+        chunks[chunk].replaceSubrange(start.offset..<(start.offset + inFirst), with: replacement)
+        // Later chunks the span covers: whole ones dropped, the last one's head cut.
+        var remaining = count - inFirst, end = chunk + 1
+        while remaining > 0 && remaining >= chunks[end].count {
+            remaining -= chunks[end].count
+            end += 1
+        }
+        if remaining > 0 {
+            work += chunks[end].count
+            chunks[end].removeFirst(remaining)
+        }
+        if end > chunk + 1 {
+            work += chunks.count - chunk
+            chunks.removeSubrange((chunk + 1)..<end)
+        }
+        if chunks[chunk].isEmpty {
+            work += chunks.count - chunk
+            chunks.remove(at: chunk)
+        } else if chunks[chunk].count > Self.chunkCapacity {
+            let whole = chunks[chunk]
+            let half = Self.chunkCapacity / 2
+            let pieces = stride(from: 0, to: whole.count, by: half).map { Array(whole[$0..<min($0 + half, whole.count)]) }
+            work += chunks.count - chunk + whole.count
+            chunks.replaceSubrange(chunk...chunk, with: pieces)
         }
     }
 
     /// A hugetlb region that `pages` begins or ends inside of a huge page of, if any.
     public func hugePageCut(by pages: Range<VirtualPageNumber>) -> Region? {
-        regions.first { region in
+        // Only the regions holding the range's two ends can be cut.
+        let candidates = [region(containing: pages.lowerBound), region(containing: pages.upperBound)].compactMap { $0 }
+        return candidates.first { region in
             guard region.isHugeTLB, region.overlaps(pages) else { return false }
             let span = region.pageSize.bytes >> Paging.pageShift
             func inside(_ page: VirtualPageNumber) -> Bool {
@@ -145,6 +263,17 @@ public struct RegionList: Hashable, Sendable {
             }
             return inside(pages.lowerBound) || inside(pages.upperBound)
         }
+    }
+}
+
+extension RegionList: Hashable {
+    /// Equal when they hold the same regions, however they are chunked.
+    public static func == (lhs: RegionList, rhs: RegionList) -> Bool {
+        lhs.chunks.joined().elementsEqual(rhs.chunks.joined())
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for region in chunks.joined() { hasher.combine(region) }
     }
 }
 

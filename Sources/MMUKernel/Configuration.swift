@@ -66,8 +66,10 @@ public struct Configuration: Hashable, Sendable {
     /// exhausting host memory.
     public enum Limits {
         public static let cores = 1...1024
-        /// 16 frames (64 KiB) to 64 Mi frames (256 GiB) of emulated memory.
-        public static let frames = 16...(1 << 26)
+        /// 2 frames (8 KiB: the zero page and one more) to 64 Mi frames
+        /// (256 GiB) of emulated memory; a pool too small for
+        /// a trace gives OOM kills, not a refusal.
+        public static let frames = 2...(1 << 26)
         public static let tlbEntries = 0...65_536
         public static let pscEntries = 0...4096
         /// Page-table lines per cache level (4 MiB of lines at most per level).
@@ -111,7 +113,8 @@ public struct Configuration: Hashable, Sendable {
     public static func parseNumber(_ text: Substring) -> UInt64? {
         if text.hasPrefix("0x") || text.hasPrefix("0X") {
             let digits = text.dropFirst(2)
-            guard !digits.isEmpty else { return nil }
+            // UInt64(_:radix:) takes a leading sign; a hex number has none.
+            guard !digits.isEmpty, digits.allSatisfy(\.isHexDigit) else { return nil }
             return UInt64(digits, radix: 16)
         }
         guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }

@@ -102,21 +102,32 @@ public struct Statistic: Sendable {
         let machine = system.machine, kernel = system.kernel
         func perCore(_ read: (Int) -> UInt64) -> UInt64 {
             if let core { return read(core.rawValue) }
-            var total: UInt64 = 0
-            for c in machine.cores.indices { total &+= read(c) }
-            return total
+            return Self.total(machine.cores.indices.lazy.map(read))
         }
         switch source {
         case .hardware(let field): return perCore { machine.cores[$0].statistics[keyPath: field] }
         case .kernel(let field):
             let setup = core == nil && field == \KernelStatistics.pagesZeroed ? kernel.setupPagesZeroed : 0
-            return perCore { kernel.statistics[$0][keyPath: field] } &+ setup
+            return Self.total([perCore { kernel.statistics[$0][keyPath: field] }, setup])
         case .clock:
             if let core { return machine[core].clock }
             return machine.cores.map(\.clock).max() ?? 0
         case .category(let category): return perCore { machine.cores[$0].account[category] }
         case .frames(let field): return core == nil ? UInt64(kernel.frames[keyPath: field]) : nil
         }
+    }
+
+    /// The sum of `values`, saturating: a total over cores that would pass
+    /// 2^64 - 1 stays at 2^64 - 1 (`UInt64.max`) instead of wrapping, so a
+    /// report never shows a small number for a huge one (docs/robustness.md).
+    /// Each core's own counters are 64-bit and would need 2^64 events to wrap.
+    public static func total(_ values: some Sequence<UInt64>) -> UInt64 {
+        var total: UInt64 = 0
+        for value in values {
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            total = overflow ? .max : sum
+        }
+        return total
     }
 
     /// The statistic and core a name such as `tlb.l2.hits` or `core3.walks`

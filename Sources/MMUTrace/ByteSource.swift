@@ -172,6 +172,9 @@ public final class ByteSource {
                 return
             } else if errno != EINTR {
                 throw ByteSourceError(path: path, reason: .cannotRead, message: "cannot read: \(Self.systemError())")
+            } else if Signals.stopRequested {
+                // SIGINT or SIGTERM while a FIFO or pipe had nothing to give.
+                throw ByteSourceError(path: path, reason: .cannotRead, message: "cannot read: interrupted")
             }
         }
     }
@@ -262,7 +265,9 @@ extension ByteSource {
     /// `xz -dc`, spawned with its output piped into this source: the trace
     /// is decompressed as it is read, in constant memory.
     public static func opening(_ path: String) throws(ByteSourceError) -> ByteSource {
-        guard path != "-", let compression = try Compression.detect(leadingBytes(of: path)) else {
+        // Only a regular file is sniffed: reading the first bytes of a FIFO,
+        // a pipe (/dev/fd/N) or a device would consume them.
+        guard path != "-", isRegularFile(path), let compression = try Compression.detect(leadingBytes(of: path)) else {
             return try ByteSource(path: path)
         }
         var pipeEnds: [Int32] = [-1, -1]
@@ -287,6 +292,12 @@ extension ByteSource {
                                   message: "cannot run \(compression.rawValue) -dc: \(String(cString: strerror(spawned)))")
         }
         return ByteSource(descriptor: pipeEnds[0], path: path, decompressor: child)
+    }
+
+    /// Whether `path` (links followed) is a regular file.
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// Up to six bytes from the start of the file at `path` (fewer for a short file).

@@ -8,7 +8,7 @@ public enum ConfigFileReader {
     @discardableResult
     public static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(TraceError) -> [String] {
         var lineNumber = 0
-        var keys: [String] = []
+        var keyLines: [(key: String, line: Int, column: Int)] = []
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = raw.prefix { $0 != "#" }
@@ -32,14 +32,16 @@ public enum ConfigFileReader {
             } catch {
                 throw TraceError(file: file, line: lineNumber, column: error.part == .key ? keyColumn : valueColumn, message: error.message)
             }
-            keys.append(key)
+            keyLines.append((key, lineNumber, valueColumn))
         }
         do throws(ConfigurationError) {
             try configuration.validate()
         } catch {
-            throw TraceError(file: file, line: max(1, lineNumber), column: 1, message: error.message)
+            // Blame the key the message starts with on its own line.
+            let place = keyLines.last { error.message.hasPrefix($0.key) }
+            throw TraceError(file: file, line: place?.line ?? max(1, lineNumber), column: place?.column ?? 1, message: error.message)
         }
-        return keys
+        return keyLines.map(\.key)
     }
 
     /// `configuration` as a config file: every key, `KEY = VALUE` (the page-table

@@ -7,6 +7,9 @@ import MMUKernel
 public struct MMTReader {
     /// Longest line accepted (a longer one is an error, not a host-memory hazard).
     public static let maximumLineLength = 4096
+    /// Most directives a trace may hold (8 Mi): it is read and checked whole,
+    /// so this bounds host memory (about 1 GiB); longer runs stream as Lackey or ChampSim.
+    public static let maximumDirectives = 1 << 23
 
     public let file: String
     /// Configuration settings that apply before the trace's own `set` lines
@@ -50,8 +53,9 @@ public struct MMTReader {
         var configured = false
         var validator = Validator(file: file)
         var notes: [String] = []
-        /// The trace's `set` lines that still hold: key, line and value.
-        var setLines: [String: (line: Int, value: String)] = [:]
+        /// The trace's `set` lines that still hold: line, value and the value's
+        /// column (a setting that fails only with the others is blamed on its own line).
+        var setLines: [String: SetLine] = [:]
         var start = text.utf8.startIndex
         let utf8 = text.utf8
         while start < utf8.endIndex {
@@ -80,7 +84,7 @@ public struct MMTReader {
                 if let origin = origins[key], let lost = base.value(of: key), lost != now {
                     notes.append("\(file):\(lineNumber): set \(key) \(value) overrides \(origin)'s value \(lost)")
                 }
-                setLines[key] = (lineNumber, now)
+                setLines[key] = SetLine(line: lineNumber, value: now, column: fields[2].column)
                 continue
             }
             if !configured {
@@ -89,6 +93,10 @@ public struct MMTReader {
                 validator.start(configuration)
             }
             try validator.check(traceLine)
+            guard lines.count < Self.maximumDirectives else {
+                throw TraceError(file: file, line: lineNumber, column: 1,
+                                 message: "more than \(Self.maximumDirectives) directives, the limit for an .mmt trace")
+            }
             lines.append(traceLine)
         }
         if !configured { try finish(&configuration, line: max(1, lineNumber), setLines: setLines, notes: &notes) }
@@ -102,7 +110,7 @@ public struct MMTReader {
     /// Applies the command line's settings and checks the whole configuration;
     /// notes each override that replaces a value one of `setLines` gave.
     func finish(_ configuration: inout Configuration, line: Int,
-                setLines: [String: (line: Int, value: String)], notes: inout [String]) throws(TraceError) {
+                setLines: [String: SetLine], notes: inout [String]) throws(TraceError) {
         var setLines = setLines
         for (index, (key, value)) in overrides.enumerated() {
             do throws(ConfigurationError) {
@@ -118,8 +126,23 @@ public struct MMTReader {
         do throws(ConfigurationError) {
             try configuration.validate()
         } catch {
+            // Blame the setting the message starts with: a --set, else its set line.
+            if let (key, value) = overrides.last(where: { error.message.hasPrefix($0.key) }) {
+                throw TraceError(file: "--set \(key)=\(value)", line: 1, column: 8 + key.count, message: error.message)
+            }
+            let blamed = setLines.filter { error.message.hasPrefix($0.key) }.values.max { $0.line < $1.line }
+            if let set = blamed {
+                throw TraceError(file: file, line: set.line, column: set.column, message: error.message)
+            }
             throw TraceError(file: file, line: line, column: 1, message: error.message)
         }
+    }
+
+    /// A `set` line of the trace: where it is and the value it left.
+    struct SetLine {
+        var line: Int
+        var value: String
+        var column: Int
     }
 
     /// A whitespace-separated field and its 1-based column.

@@ -44,7 +44,11 @@ public struct AccessHistogram: Hashable, Sendable {
         cycles <= 2 ? 0 : 64 - (cycles - 1).leadingZeroBitCount - 1
     }
 
-    public mutating func record(_ cycles: UInt64) { counts[Self.bucket(cycles)] &+= 1 }
+    /// Counts one access; a bucket saturates at 2^64 - 1 rather than wrapping to 0.
+    public mutating func record(_ cycles: UInt64) {
+        let bucket = Self.bucket(cycles)
+        if counts[bucket] != .max { counts[bucket] += 1 }
+    }
 
     /// The lowest and highest cycle count of bucket `k`.
     public static func range(_ k: Int) -> (low: UInt64, high: UInt64) {

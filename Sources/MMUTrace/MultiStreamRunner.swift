@@ -92,6 +92,11 @@ public struct MultiStreamRunner {
     public var totalRecords: UInt64 { records.reduce(0, &+) }
     /// Bytes the readers consumed, over all traces.
     public var bytesRead: UInt64 { readers.reduce(0) { $0 &+ $1.bytesRead } }
+    /// Records read per trace as its format counts them: a ChampSim record
+    /// may hold several accesses, each of which `records` counts.
+    public var recordsRead: [UInt64] {
+        readers.indices.map { (readers[$0] as? ChampSimReader)?.records ?? records[$0] }
+    }
     /// Skipped input lines per trace (Valgrind's banner).
     public var skippedLines: [UInt64] { readers.map(\.skippedLines) }
 

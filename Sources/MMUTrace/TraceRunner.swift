@@ -92,7 +92,11 @@ public struct TraceRunner {
         case .set:
             break
         case .process(let pid):
-            processes[pid] = system.createProcess()
+            let id = system.createProcess()
+            processes[pid] = id
+            if !system.isAlive(id) {
+                warnings.append(TraceWarning(line: line.line, message: "process \(pid) starts dead: no frame is left for its PML4 (out of memory)"))
+            }
         case .switch(let core, let pid):
             running[core] = pid
             system.contextSwitch(core: CoreID(core), to: pid.flatMap(process))

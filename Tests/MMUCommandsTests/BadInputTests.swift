@@ -72,9 +72,11 @@ let corpus: [(trace: String, line: Int, column: Int, message: String)] = [
     // Configuration.
     (prelude + "set cores 2", 3, 1, "'set' must come before every other directive"),
     ("set cores 1025", 1, 11, "cores 1025 is out of range (1 to 1024)"),
-    ("set frames 15", 1, 12, "frames 15 is out of range (16 to 67108864)"),
+    ("set frames 1", 1, 12, "frames 1 is out of range (2 to 67108864)"),
+    ("process 0x+5", 1, 9, "PID '0x+5' is not a number (decimal or 0x hex, below 2^64)"),
+    ("process 0x-5", 1, 9, "PID '0x-5' is not a number (decimal or 0x hex, below 2^64)"),
     ("set tlb.l1d.entries 0", 1, 21, "tlb.l1d.entries 0 is out of range (1 to 65536)"),
-    ("set tlb.l2.ways 5\nprocess 1", 2, 1, "tlb.l2.ways (5) must divide tlb.l2.entries (1536)"),
+    ("set tlb.l2.ways 5\nprocess 1", 1, 17, "tlb.l2.ways (5) must divide tlb.l2.entries (1536)"),
     ("set cost.walk.ref 1000000001", 1, 19, "cost.walk.ref 1000000001 is out of range (0 to 1000000000)"),
     ("set flush_ceiling 2000000", 1, 19, "flush_ceiling 2000000 is out of range (0 to 1048576)"),
     ("set fork lazy", 1, 10, "fork takes one of cow, copy, not 'lazy'"),
@@ -148,7 +150,7 @@ struct BadInputTests {
     func missing() {
         let gone = mmusim(["run", directory + "/nope.mmt"])
         #expect(gone.status == 2 && gone.out.isEmpty)
-        #expect(gone.err == "mmusim: \(directory)/nope.mmt: cannot read: No such file or directory\n")
+        #expect(gone.err == "mmusim: \(directory)/nope.mmt: cannot open: No such file or directory\n")
         let folder = mmusim(["run", "--format", "lackey", directory])
         #expect(folder.status == 2 && folder.out.isEmpty)
         #expect(folder.err.contains("Is a directory"))

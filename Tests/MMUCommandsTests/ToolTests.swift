@@ -67,7 +67,7 @@ struct ToolTests {
     func badInvocations() {
         let missing = mmusim(["run", "/nonexistent/x.mmt"])
         #expect(missing.status == 2)
-        #expect(missing.err.contains("/nonexistent/x.mmt: cannot read: No such file or directory"))
+        #expect(missing.err.contains("/nonexistent/x.mmt: cannot open: No such file or directory"))
         let option = mmusim(["run", "--fast", "x.mmt"])
         #expect(option.status == 2 && option.err == "mmusim run: --fast: unknown option\n")
         let setting = mmusim(["run", "--set", "tlb.l1d.entries=lots", "x.mmt"])

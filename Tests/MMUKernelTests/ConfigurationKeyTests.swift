@@ -6,7 +6,7 @@ import MMUKernel
 /// out here so that a change to a declaration's range shows as a failure.
 private let integerRanges: [String: (low: Int, high: Int)] = {
     var ranges: [String: (low: Int, high: Int)] = [
-        "cores": (1, 1024), "frames": (16, 67_108_864), "flush_ceiling": (0, 1_048_576),
+        "cores": (1, 1024), "frames": (2, 67_108_864), "flush_ceiling": (0, 1_048_576),
         "tlb.l1d.entries": (1, 65_536), "tlb.l1d.ways": (1, 65_536),
         "tlb.l1i.entries": (1, 65_536), "tlb.l1i.ways": (1, 65_536),
         "tlb.l2.entries": (0, 65_536), "tlb.l2.ways": (1, 65_536),

@@ -21,7 +21,7 @@ struct ConfigFileReaderTests {
         ("cores =   0", 1, 11, "cores 0 is out of range"),
         ("cores =", 1, 8, "missing VALUE for 'cores'"),
         (" = 4", 1, 2, "missing KEY"),
-        ("tlb.l2.ways = 7", 1, 1, "must divide"),
+        ("tlb.l2.ways = 7", 1, 15, "must divide"),
     ]
 
     @Test("a bad line is named with file, line and column", arguments: 0..<bad.count)

@@ -61,7 +61,7 @@ struct MMTReaderTests {
         ("set cores 0", 1, 11, "cores 0 is out of range"),
         ("set pcid maybe", 1, 10, "pcid takes on or off"),
         ("set shootdown fast", 1, 15, "shootdown takes one of ipi, broadcast, deferred"),
-        ("set tlb.l1d.ways 5", 1, 1, "must divide"),
+        ("set tlb.l1d.ways 5", 1, 18, "must divide"),
         (prelude + "set cores 2", 3, 1, "'set' must come before every other directive"),
         (prelude + "map 0 0x400001 1 rw", 3, 7, "not page aligned"),
         (prelude + "map 0 0x400000 0 rw", 3, 16, "PAGES must be at least 1"),
