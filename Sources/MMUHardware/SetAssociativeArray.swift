@@ -42,6 +42,10 @@ public struct LeastRecentlyUsed: ReplacementPolicy {
 /// A probe makes one pass over its set and answers either the slot that
 /// matched or the slot a fill should take (the replacement policy's victim),
 /// so a miss followed by a fill searches once.
+///
+/// The buffer is allocated by the first fill, not by `init`: a machine of
+/// 1,024 cores with 65,536-entry TLBs holds host memory only for the arrays
+/// its trace actually fills.
 public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>: Sendable {
     /// A position in the flat buffer (not a set or a way).
     public struct Slot: Hashable, Sendable {
@@ -66,7 +70,10 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
     public let ways: Int
     private let setMask: UInt64
     private let setsArePowerOfTwo: Bool
-    @usableFromInline var storage: [Stored]
+    /// Empty until the first fill; then `slotCount` slots.
+    @usableFromInline var storage: [Stored] = []
+    /// Slots in all, allocated or not.
+    private let slotCount: Int
     @usableFromInline var policy = Policy()
     /// Slots holding a valid entry.
     public private(set) var validCount = 0
@@ -79,26 +86,36 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         sets = max(1, capacity / self.ways)
         setsArePowerOfTwo = sets & (sets - 1) == 0
         setMask = setsArePowerOfTwo ? UInt64(sets - 1) : 0
-        storage = [Stored](repeating: Stored(entry: .empty, state: Policy.emptyState),
-                           count: capacity == 0 ? 0 : sets * self.ways)
+        slotCount = capacity == 0 ? 0 : sets * self.ways
     }
 
     /// Slots in all (0 for an array that holds nothing).
-    public var capacity: Int { storage.count }
+    public var capacity: Int { slotCount }
+
+    /// Allocates the buffer, every slot empty (the first fill's work).
+    @inline(never) mutating func allocate() {
+        storage = [Stored](repeating: Stored(entry: .empty, state: Policy.emptyState), count: slotCount)
+    }
 
     @inline(__always) func firstSlot(ofSetFor key: UInt64) -> Int {
         let set = setsArePowerOfTwo ? key & setMask : key % UInt64(sets)
         return Int(truncatingIfNeeded: set) &* ways
     }
 
-    /// The entry in `slot`.
+    /// The entry in `slot`, a slot a probe hit.
     @inline(__always) public subscript(slot: Slot) -> Entry { storage[slot.index].entry }
+
+    /// The entry in `slot`, any slot (a victim too): empty before the first fill.
+    @inline(__always) public func entry(inAnySlot slot: Slot) -> Entry {
+        storage.isEmpty ? .empty : storage[slot.index].entry
+    }
 
     /// One pass over the set of `key`: the first slot whose entry `matches`
     /// (valid or not: an empty entry must not match), else the victim.
     @inline(__always)
     public func probe(set key: UInt64, where matches: (Entry) -> Bool) -> Probe {
-        guard !storage.isEmpty else { return .miss(victim: nil) }
+        // Not yet allocated: every slot is empty, so the set's first slot is its victim.
+        guard !storage.isEmpty else { return .miss(victim: slotCount == 0 ? nil : Slot(firstSlot(ofSetFor: key))) }
         let base = firstSlot(ofSetFor: key)
         let end = base &+ ways
         return storage.withUnsafeBufferPointer { buffer in
@@ -141,12 +158,14 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
 
     /// Puts `entry` in `slot`, as just used.
     @inline(__always) public mutating func fill(_ slot: Slot, with entry: Entry) {
+        if storage.isEmpty { allocate() }
         if !storage[slot.index].entry.isValid { validCount &+= 1 }
         storage[slot.index] = Stored(entry: entry, state: policy.stateOnUse())
     }
 
     /// Empties `slot` (its replacement state too).
     @inline(__always) public mutating func remove(_ slot: Slot) {
+        guard !storage.isEmpty else { return }
         if storage[slot.index].entry.isValid { validCount &-= 1 }
         storage[slot.index] = Stored(entry: .empty, state: Policy.emptyState)
     }

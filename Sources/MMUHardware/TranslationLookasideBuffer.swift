@@ -188,7 +188,7 @@ public struct TranslationLookasideBuffer: Sendable {
     }
 
     @inline(__always) private mutating func remove(_ slot: Slot) {
-        let e = array[slot]
+        let e = array.entry(inAnySlot: slot)
         if e.isValid && e.size != .size4K { largeEntries -= 1 }
         array.remove(slot)
     }

@@ -19,6 +19,20 @@ struct VirtualAddressTests {
         #expect(VirtualAddress(raw).isCanonical == canonical)
     }
 
+    /// Five-level paging (SDM 4.5.1): bits 63:56 must all be equal.
+    @Test("canonical addresses with five levels", arguments: [
+        (UInt64(0x00FF_FFFF_FFFF_FFFF), true),
+        (0x0100_0000_0000_0000, false),
+        (0x0000_8000_0000_0000, true),
+        (0xFF00_0000_0000_0000, true),
+        (0xFEFF_FFFF_FFFF_FFFF, false),
+        (0x8000_0000_0000_0000, false),
+        (0x7F00_0000_0000_0000, false),
+    ])
+    func canonicalWithFiveLevels(raw: UInt64, canonical: Bool) {
+        #expect(VirtualAddress(raw).isCanonical(topBit: 56) == canonical)
+    }
+
     @Test func eachLevelsIndexIsItsNineBitsOfTheAddress() {
         // Composed by hand: 0x24 << 39 | 0x1D1 << 30 | 0xB3 << 21 | 0x145 << 12 | 0xABC.
         let address = VirtualAddress(0x0000_1274_5674_5ABC)
