@@ -124,6 +124,9 @@ enum RunCommand: Command {
     static func runSeveral(_ paths: [String], format: TraceFormat?, sharing: MultiStreamRunner.Sharing,
                            _ request: RunRequest, _ console: Console) -> Int32 {
         var inputs: [StreamedRun.Input] = []
+        if paths.filter({ $0 == "-" }).count > 1 {
+            return refuse("-: standard input can be named once (one trace reads it)", console)
+        }
         for path in paths where format == .mmt || (format == nil && path.hasSuffix(".mmt")) {
             return refuse("\(path): an .mmt trace runs alone; only streamed traces (lackey, champsim) run several at once", console)
         }

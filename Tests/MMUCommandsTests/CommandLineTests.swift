@@ -140,6 +140,8 @@ struct CommandLineTests {
         #expect(result.err.hasPrefix("mmusim run: a.mmt: an .mmt trace runs alone; only streamed traces (lackey, champsim) run several at once\nusage: mmusim run TRACE... "))
         let none = mmusim(["run", "--quiet"])
         #expect(none.status == 2 && none.err.hasPrefix("mmusim run: name a trace\nusage: mmusim run TRACE... "))
+        let stdinTwice = mmusim(["run", "--format", "lackey", "-", "-"])
+        #expect(stdinTwice.status == 2 && stdinTwice.err.hasPrefix("mmusim run: -: standard input can be named once"))
     }
 
     @Test("Tool.main runs a bundled fixture end to end")
