@@ -91,7 +91,10 @@ struct RobustnessTests {
         #expect(mkfifo(fifo, 0o600) == 0)
         final class Received: @unchecked Sendable { var text = "" }
         let received = Received()
+        // The semaphore orders the reader's write of `received` before the test's read.
+        let done = DispatchSemaphore(value: 0)
         let reader = Thread {
+            defer { done.signal() }
             let descriptor = open(fifo, O_RDONLY)
             var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
             while descriptor >= 0 {
@@ -104,7 +107,7 @@ struct RobustnessTests {
         }
         reader.start()
         let result = mmusim(["run", "--json=\(fifo)", directory + "/t.mmt"])
-        while !reader.isFinished { usleep(1_000) }
+        done.wait()
         #expect(result.status == 0, "\(result.err)")
         #expect(received.text.hasPrefix("{") && received.text.contains("\"accesses\""))
         var info = stat()
