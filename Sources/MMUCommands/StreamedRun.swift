@@ -41,8 +41,7 @@ enum StreamedRun {
                 failure = error
             }
             skippedLines = reader.skippedLines
-            // A ChampSim record may hold several accesses: count records, as the name says.
-            if let champSim = reader as? ChampSimReader { records = champSim.records }
+            records = reader.recordsRead
         }
         switch format {
         case .lackey:

@@ -42,6 +42,7 @@ public struct ChampSimReader: MemoryTraceReader {
     let source: ByteSource
     /// Records read so far.
     public private(set) var records: UInt64 = 0
+    public var recordsRead: UInt64? { records }
     /// A binary trace has no lines to skip.
     public var skippedLines: UInt64 { 0 }
     public var bytesRead: UInt64 { source.bytesRead }

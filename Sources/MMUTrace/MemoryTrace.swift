@@ -24,9 +24,15 @@ public protocol MemoryTraceReader {
     var skippedLines: UInt64 { get }
     /// Bytes consumed so far (for progress).
     var bytesRead: UInt64 { get }
+    /// Records read so far, where the format's records are not one access
+    /// each (a ChampSim record holds several); nil where they are, and the
+    /// accesses run are the records.
+    var recordsRead: UInt64? { get }
 }
 
 extension MemoryTraceReader {
+    public var recordsRead: UInt64? { nil }
+
     /// Opens `path` (`-`: standard input).
     public init(path: String) throws(ByteSourceError) {
         self.init(source: try ByteSource(path: path), file: nil)

@@ -95,7 +95,7 @@ public struct MultiStreamRunner {
     /// Records read per trace as its format counts them: a ChampSim record
     /// may hold several accesses, each of which `records` counts.
     public var recordsRead: [UInt64] {
-        readers.indices.map { (readers[$0] as? ChampSimReader)?.records ?? records[$0] }
+        readers.indices.map { readers[$0].recordsRead ?? records[$0] }
     }
     /// Skipped input lines per trace (Valgrind's banner).
     public var skippedLines: [UInt64] { readers.map(\.skippedLines) }
