@@ -51,7 +51,7 @@ enum CheckCommand: Command {
             for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }
             passed += runner.passed
             checked += runner.system.translationsChecked
-            violations += runner.failures.filter { $0.message.hasPrefix("coherence:") }.count
+            violations += runner.coherenceViolations
             failed += runner.failures.count
             let total = runner.passed + runner.failures.count
             console.out(runner.failures.isEmpty ? "ok    \(file) (\(total) assertions)\n"

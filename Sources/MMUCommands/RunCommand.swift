@@ -169,7 +169,7 @@ enum RunCommand: Command {
         for failure in runner.failures { console.err("\(path):\(failure.line): \(failure.message)\n") }
         if request.checkCoherence {
             console.err(RunRequest.coherenceSummary(checked: runner.system.translationsChecked,
-                                                    violations: runner.failures.filter { $0.message.hasPrefix("coherence:") }.count))
+                                                    violations: runner.coherenceViolations))
         }
         guard request.report(json: StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram),
                              text: StatisticsReport.text(runner.system), console) else { return 2 }

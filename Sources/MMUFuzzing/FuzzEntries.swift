@@ -55,9 +55,8 @@ public enum FuzzEntries {
               configuration.flushCeiling <= maximumFlushCeiling else { return .skipped }
         var runner = TraceRunner(trace: trace, checkCoherence: true)
         runner.run()
-        let violations = runner.failures.filter { $0.message.hasPrefix("coherence:") }.count
         let problems = runner.system.invariantViolations()
-        return .ran(failures: runner.failures.count, violations: violations, invariantProblems: problems.count)
+        return .ran(failures: runner.failures.count, violations: runner.coherenceViolations, invariantProblems: problems.count)
     }
 
     /// Lackey text in, a full streamed run out (coherence checker on).

@@ -20,6 +20,8 @@ public struct TraceRunner {
     public private(set) var failures: [AssertionFailure] = []
     public private(set) var warnings: [TraceWarning] = []
     public private(set) var passed = 0
+    /// The `coherence:` failures among `failures` (with `checkCoherence`).
+    public private(set) var coherenceViolations = 0
     /// Cycles each access directive took on its core.
     public private(set) var histogram = AccessHistogram()
     /// The line of the first directive not run, when the run was stopped.
@@ -55,6 +57,7 @@ public struct TraceRunner {
             if system.checksCoherence {
                 for violation in system.drainCoherenceViolations() {
                     failures.append(AssertionFailure(line: line.line, message: "coherence: \(violation)"))
+                    coherenceViolations += 1
                 }
             }
             if let events {
