@@ -14,6 +14,8 @@ public enum TranslationOutcome: Sendable {
     case translated(PhysicalAddress)
     /// The walker raised #PF with this error code; CR2 is the address translated.
     case pageFault(PageFaultErrorCode)
+    /// A guest's walk found no nested mapping that permits the access: a VM exit.
+    case eptViolation(EPTViolation)
 }
 
 /// One logical processor: its clock, TLBs, paging-structure caches and CR3.
@@ -39,6 +41,16 @@ public struct Core: Sendable {
     public internal(set) var pml4eCache: PagingStructureCache
     public internal(set) var pdpteCache: PagingStructureCache
     public internal(set) var pdeCache: PagingStructureCache
+    /// Guest-physical to host-physical translations, tagged by VPID (the
+    /// nested TLB), and the nested paging-structure caches: a guest's
+    /// two-dimensional walk only.
+    public internal(set) var nestedTLB: TranslationLookasideBuffer
+    public internal(set) var nestedPML5ECache: PagingStructureCache
+    public internal(set) var nestedPML4ECache: PagingStructureCache
+    public internal(set) var nestedPDPTECache: PagingStructureCache
+    public internal(set) var nestedPDECache: PagingStructureCache
+    /// The VM this core runs (its VMCS), nil while it runs the host.
+    public internal(set) var vmcs: VirtualMachineControls?
     /// The loaded address space; nil while the core runs no user process.
     public internal(set) var cr3: ControlRegister3?
     public internal(set) var account = CycleAccount()
@@ -52,6 +64,7 @@ public struct Core: Sendable {
     /// The level CR3 points at: PML4, or PML5 with five-level paging (CR4.LA57).
     public let rootLevel: PagingLevel
     let pagingStructureCachesEnabled: Bool
+    let nestedPagingStructureCachesEnabled: Bool
 
     public init(id: CoreID, geometry: TLBGeometry, costs: CostModel, pcidEnabled: Bool, logEvents: Bool = false,
                 pagingLevels: Int = 4) {
@@ -70,6 +83,13 @@ public struct Core: Sendable {
         pdpteCache = PagingStructureCache(level: .pdpt, entries: geometry.pdpteCacheEntries, addressBits: addressBits)
         pdeCache = PagingStructureCache(level: .pd, entries: geometry.pdeCacheEntries, addressBits: addressBits)
         pagingStructureCachesEnabled = geometry.hasPagingStructureCaches
+        nestedTLB = TranslationLookasideBuffer(entries: geometry.nestedTLBEntries, ways: geometry.nestedTLBWays)
+        // Guest-physical addresses are keyed on 52 bits (MAXPHYADDR), whatever the nested levels.
+        nestedPML5ECache = PagingStructureCache(level: .pml5, entries: geometry.nestedPML5ECacheEntries, addressBits: 57)
+        nestedPML4ECache = PagingStructureCache(level: .pml4, entries: geometry.nestedPML4ECacheEntries, addressBits: 57)
+        nestedPDPTECache = PagingStructureCache(level: .pdpt, entries: geometry.nestedPDPTECacheEntries, addressBits: 57)
+        nestedPDECache = PagingStructureCache(level: .pd, entries: geometry.nestedPDECacheEntries, addressBits: 57)
+        nestedPagingStructureCachesEnabled = geometry.hasNestedPagingStructureCaches
         pageTableLines = PageTableLineCache(geometry: geometry)
         self.costs = costs
         self.pcidEnabled = pcidEnabled

@@ -67,6 +67,40 @@ extension Core {
         }
     }
 
+    /// VMPTRLD and VM entry (or nil: the core runs the host): from now on its
+    /// walks are two-dimensional through `vmcs`'s nested tables and its
+    /// translations are tagged with its VPID. Nothing is flushed: entries
+    /// of other VPIDs stay, as with VPIDs enabled (SDM 29.1).
+    public mutating func loadVMCS(_ value: VirtualMachineControls?) {
+        vmcs = value
+    }
+
+    /// INVEPT single-context (SDM 29.4.3.1): drops every guest-physical
+    /// translation of VM `vpid` (the nested TLB and nested caches) and every
+    /// combined translation tagged with its VPID, on this core.
+    public mutating func invalidateNested(vpid: UInt16, as category: CycleCategory = .kernel) {
+        charge(.invept, as: category)
+        note(.flush(PCID(rawValue: vpid << 12)))
+        removeVirtualMachine(vpid)
+    }
+
+    /// What INVEPT single-context removes, by whatever means.
+    mutating func removeVirtualMachine(_ vpid: UInt16) {
+        let tag = PCID(rawValue: vpid)
+        nestedTLB.flush(pcid: tag)
+        nestedPML5ECache.flush(pcid: tag)
+        nestedPML4ECache.flush(pcid: tag)
+        nestedPDPTECache.flush(pcid: tag)
+        nestedPDECache.flush(pcid: tag)
+        for tlb in [\Core.l1d, \Core.l1i, \Core.l2, \Core.l1d2M, \Core.l1d1G, \Core.l1i2M, \Core.l2OneGig] as [WritableKeyPath<Core, TranslationLookasideBuffer>] {
+            self[keyPath: tlb].flush(vpid: vpid)
+        }
+        pml5eCache.flush(vpid: vpid)
+        pml4eCache.flush(vpid: vpid)
+        pdpteCache.flush(vpid: vpid)
+        pdeCache.flush(vpid: vpid)
+    }
+
     /// A store to a paging-structure entry by the kernel on this core brings
     /// its line into this core's caches (its cost is `cost.pte.write`).
     mutating func storeToPageTable(_ frame: FrameNumber, _ index: UInt64) {
@@ -88,6 +122,13 @@ extension Core {
         }
     }
 
+    /// What a broadcast or a set-up invalidation of VM `vpid` does to this
+    /// core: its nested and combined translations go, with no instruction
+    /// executed here.
+    public mutating func receiveNestedInvalidation(vpid: UInt16) {
+        removeVirtualMachine(vpid)
+    }
+
     // MARK: What checkers may read
 
     /// Whether this core may still translate `address` under `pcid` without a
@@ -100,9 +141,10 @@ extension Core {
 
     /// A TLB entry of this core that translates to a frame of `frames`, if
     /// any: that frame, its page address and PCID.
-    public func cachedTranslation(to frames: Range<FrameNumber>) -> (frame: FrameNumber, address: VirtualAddress, pcid: PCID)? {
+    public func cachedTranslation(to frames: Range<FrameNumber>, where usable: (PCID) -> Bool = { _ in true })
+        -> (frame: FrameNumber, address: VirtualAddress, pcid: PCID)? {
         for tlb in [l1d, l1i, l2, l1d2M, l1d1G, l1i2M, l2OneGig] {
-            if let found = tlb.entry(mapping: frames) { return found }
+            if let found = tlb.entry(mapping: frames, where: usable) { return found }
         }
         return nil
     }

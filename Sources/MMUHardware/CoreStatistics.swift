@@ -16,6 +16,8 @@ public struct CoreStatistics: Hashable, Sendable {
     public var l2Hits1G: UInt64 = 0
     public var walks: UInt64 = 0
     public var walkRefs: UInt64 = 0
+    /// The part of `walkRefs` read from nested page tables (guests only).
+    public var walkNestedRefs: UInt64 = 0
     public var pscHits: UInt64 = 0
     /// Walks whose last entry read was a present 2 MiB or 1 GiB leaf.
     public var walks2M: UInt64 = 0

@@ -219,6 +219,7 @@ extension Core {
     mutating func walk(_ address: VirtualAddress, _ kind: AccessKind, _ cr3: ControlRegister3,
                        l1Slot: TranslationLookasideBuffer.Slot? = nil, l2Slot: TranslationLookasideBuffer.Slot? = nil,
                        memory: inout PhysicalMemory) -> TranslationOutcome {
+        if let vmcs { return walkGuest(address, kind, cr3, vmcs, l1Slot: l1Slot, l2Slot: l2Slot, memory: &memory) }
         let logging = log.isEnabled
         if logging { begin(.walk) }
         defer { if logging { end(.walk) } }

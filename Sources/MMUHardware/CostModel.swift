@@ -1,6 +1,8 @@
 /// The categories every charged cycle falls in (docs/reference/cycle-accounting.md).
 public enum CycleCategory: Int, CaseIterable, Sendable, CustomStringConvertible {
     case access, tlb, walk, fault, kernel, zero, copy, shootdown, `switch`, wait
+    /// VM exits, entries and switches between virtual machines (`cost.vm.*`).
+    case vm
     public var description: String {
         switch self {
         case .access: return "access"
@@ -13,6 +15,7 @@ public enum CycleCategory: Int, CaseIterable, Sendable, CustomStringConvertible 
         case .shootdown: return "shootdown"
         case .switch: return "switch"
         case .wait: return "wait"
+        case .vm: return "vm"
         }
     }
 }
@@ -34,6 +37,9 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
     case ipiSend, ipiLatency, ipiHandler
     case invlpgb, tlbsync
     case thpSplit
+    case vmExit, vmEntry, vmSwitch
+    case invept
+    case ksmPage
 
     /// The configuration key, as docs/reference/cycle-accounting.md names it.
     public var name: String {
@@ -66,6 +72,11 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .invlpgb: return "cost.invlpgb"
         case .tlbsync: return "cost.tlbsync"
         case .thpSplit: return "cost.thp.split"
+        case .vmExit: return "cost.vm.exit"
+        case .vmEntry: return "cost.vm.entry"
+        case .vmSwitch: return "cost.vm.switch"
+        case .invept: return "cost.invept"
+        case .ksmPage: return "cost.ksm.page"
         }
     }
     public var description: String { name }
@@ -79,7 +90,9 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .tlbL1, .tlbL2: return .tlb
         case .walkPSC, .walkRef, .walkAD, .walkL1D, .walkL2, .walkLLC, .walkDRAM: return .walk
         case .faultEntry, .faultExit: return .fault
-        case .kernelFault, .frameAlloc, .pteWrite, .syscall, .forkPTE, .invlpg, .tlbFlush, .thpSplit: return .kernel
+        case .kernelFault, .frameAlloc, .pteWrite, .syscall, .forkPTE, .invlpg, .tlbFlush, .thpSplit, .invept, .ksmPage:
+            return .kernel
+        case .vmExit, .vmEntry, .vmSwitch: return .vm
         case .frameZero: return .zero
         case .frameCopy: return .copy
         case .contextSwitch: return .switch
@@ -103,14 +116,14 @@ public enum CostKey: Int, CaseIterable, Sendable, CustomStringConvertible {
 /// a charge reads one word at a constant offset, with no heap buffer to reach
 /// through (docs/performance.md).
 public struct CostModel: Hashable, Sendable {
-    @usableFromInline var cycles: InlineArray<28, CycleCount>
+    @usableFromInline var cycles: InlineArray<33, CycleCount>
     /// True once `cost.walk.ref` is set: every page-table reference then costs
     /// exactly that (docs/reference/cycle-accounting.md). Otherwise a reference costs what the level of the
     /// page-table line cache it hits costs (`cost.walk.l1d` ... `cost.walk.dram`).
     public private(set) var flatWalkReference = false
 
     public init() {
-        precondition(CostKey.allCases.count == 28, "CostModel's storage holds one word per CostKey")
+        precondition(CostKey.allCases.count == 33, "CostModel's storage holds one word per CostKey")
         cycles = InlineArray { CostModel.defaultCycles(CostKey(rawValue: $0)!) }
     }
 
@@ -164,6 +177,11 @@ public struct CostModel: Hashable, Sendable {
         case .invlpgb: return 100          // [AMDAPM3][vanRiel25] asynchronous broadcast, issue cost below local INVLPG (estimate)
         case .tlbsync: return 600          // [vanRiel25] estimate between one core-to-core round trip (~240) and an IPI round trip (~2300)
         case .thpSplit: return 32000       // [Calib26] measured here: child write after fork (split + 4 KiB copy) 14.1-14.7 us at 3 GHz, less the model of everything else (docs/calibration.md)
+        case .vmExit: return 700           // [Dall16][Agesen12] VM exit half of a ~1,400-cycle Skylake-era round trip (hardware transition only)
+        case .vmEntry: return 700          // [Dall16][Agesen12] VM entry, the other half of the round trip
+        case .vmSwitch: return 2000        // [Dall16] switching the loaded VMCS/VM state between VMs or to the host, on top of cost.switch (estimate, see doc)
+        case .invept: return 600           // [IntelSDM-30] INVEPT single-context, microcoded; estimate between INVLPG (260) and a full flush plus EPT structure drop
+        case .ksmPage: return 1500         // [Arcangeli09] KSM compares a page (memcmp of 4 KiB against a tree node) and checksums it: ~0.5 us at 3 GHz (estimate, see doc)
         }
     }
 }
@@ -175,10 +193,10 @@ public struct CostModel: Hashable, Sendable {
 public struct CycleAccount: Sendable {
     @usableFromInline var total: CycleCount = 0
     /// Cycles per category, indexed by `CycleCategory.rawValue`, stored inline.
-    @usableFromInline var byCategory = InlineArray<10, CycleCount>(repeating: 0)
+    @usableFromInline var byCategory = InlineArray<11, CycleCount>(repeating: 0)
 
     public init() {
-        precondition(CycleCategory.allCases.count == 10, "CycleAccount's storage holds one word per CycleCategory")
+        precondition(CycleCategory.allCases.count == 11, "CycleAccount's storage holds one word per CycleCategory")
     }
 
     /// The core's clock: the sum of every category.

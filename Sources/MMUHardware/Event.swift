@@ -42,6 +42,10 @@ public struct Event: Sendable {
         case tlbDropped(TLBLevel, VirtualAddress)
         case pscHit(PagingLevel, VirtualAddress)
         case walkReference(PageWalker.Step)
+        /// An entry of the nested page tables read during a guest's walk.
+        case nestedWalkReference(PageWalker.Step)
+        /// A guest access the nested tables refused: a VM exit follows.
+        case eptViolation(EPTViolation)
         case walkDone(VirtualAddress, Translation, accessedDirtyBitsSet: Int)
         case pageFault(PageFaultErrorCode, cr2: VirtualAddress)
         case generalProtection(VirtualAddress)

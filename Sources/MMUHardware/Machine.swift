@@ -82,6 +82,10 @@ public protocol ExceptionHandler {
     mutating func handlePageFault(_ fault: PageFault, on core: CoreID, machine: inout Machine) -> FaultResolution
     /// #GP for a non-canonical address: the access is abandoned.
     mutating func handleGeneralProtection(_ address: VirtualAddress, on core: CoreID, machine: inout Machine)
+    /// An EPT violation on `core` (a VM exit): the hypervisor may back or
+    /// remap the guest-physical page and invalidate nested translations,
+    /// then says whether the access is retried.
+    mutating func handleEPTViolation(_ violation: EPTViolation, on core: CoreID, machine: inout Machine) -> FaultResolution
     /// Whether `observe` is called after every translation (a checker is on).
     var observesTranslations: Bool { get }
     /// A translation `core` is about to use (checkers only).
@@ -93,6 +97,8 @@ public protocol ExceptionHandler {
 public struct Machine: Sendable {
     public internal(set) var memory: PhysicalMemory
     public internal(set) var cores: [Core]
+    /// Whose physical frames kernel code addresses (nil: the host's).
+    public private(set) var softwareView: VirtualMachineControls?
 
     /// Translations of one page in a row that may fault before the access is
     /// abandoned: a sound handler resolves a page in one or two faults, and
@@ -208,6 +214,14 @@ public struct Machine: Sendable {
                 case .skipInstruction: return .abandoned(.instructionSkipped)
                 case .processKilled: return .abandoned(.processKilled)
                 }
+            case .eptViolation(let violation):
+                switch os.handleEPTViolation(violation, on: core, machine: &self) {
+                case .retry:
+                    faults += 1
+                    if faults == Self.faultsPerPageLimit { return .abandoned(.instructionSkipped) }
+                case .skipInstruction: return .abandoned(.instructionSkipped)
+                case .processKilled: return .abandoned(.processKilled)
+                }
             }
         }
     }
@@ -244,27 +258,103 @@ public struct Machine: Sendable {
     }
 
     // MARK: What the kernel does to memory and to every core
+    //
+    // Kernel code addresses memory by the frames of its own physical space:
+    // host frames, or (while `softwareView` holds a VM's controls) that
+    // guest's frames, each reached through the VM's nested tables as the
+    // guest kernel's own loads and stores would be. A guest frame with no
+    // nested mapping reads as zeros; the guest kernel has the hypervisor
+    // back a frame before it writes it (`Kernel.prepareWrite`).
+
+    /// Sets whose physical frames kernel code addresses: nil for the host's,
+    /// or a VM's guest-physical frames.
+    public mutating func setSoftwareView(_ view: VirtualMachineControls?) { softwareView = view }
+
+    /// The host frame backing frame `frame` of the software view (itself
+    /// on the host), and whether the nested tables let software write it;
+    /// nil when a guest frame has no nested mapping. A software walk of the
+    /// nested tables: no charge, no A/D bit, no TLB.
+    public func hostFrame(of frame: FrameNumber) -> (frame: FrameNumber, writable: Bool)? {
+        guard let view = softwareView else { return (frame, true) }
+        return Self.nestedLeaf(of: frame, in: view, memory: memory)
+    }
+
+    /// The nested leaf for guest frame `frame` of the VM `controls` describe.
+    public static func nestedLeaf(of frame: FrameNumber, in controls: VirtualMachineControls,
+                                  memory: PhysicalMemory) -> (frame: FrameNumber, writable: Bool)? {
+        let address = VirtualAddress(frame.rawValue << Paging.pageShift)
+        var table = controls.nestedRoot
+        var level = controls.nestedRootLevel
+        while true {
+            let entry = memory.readEntry(table, address.index(at: level))
+            guard entry.isPresent else { return nil }
+            guard let below = level.below else { return (entry.frame, entry.has(.writable)) }
+            table = entry.frame
+            level = below
+        }
+    }
+
+    /// The host frame software writes for `frame` (the kernel made it writable first).
+    @inline(__always) func writableHostFrame(_ frame: FrameNumber) -> FrameNumber? {
+        guard softwareView != nil else { return frame }
+        guard let host = hostFrame(of: frame), host.writable else { return nil }
+        return host.frame
+    }
+
+    /// Kernel code's read-only view of page tables (host or guest frames, by `softwareView`).
+    public var pageTables: PageTables { PageTables(memory: memory, view: softwareView) }
+
+    /// Page-table entries as kernel code reads them, apart from the machine.
+    public struct PageTables: Sendable {
+        public let memory: PhysicalMemory
+        public let view: VirtualMachineControls?
+        public func readEntry(_ table: FrameNumber, _ index: UInt64) -> PageTableEntry {
+            guard let view else { return memory.readEntry(table, index) }
+            guard let host = Machine.nestedLeaf(of: table, in: view, memory: memory) else { return .empty }
+            return memory.readEntry(host.frame, index)
+        }
+    }
+
+    /// The page-table entry at `index` of `table`, as kernel code reads it.
+    public func readEntry(_ table: FrameNumber, _ index: UInt64) -> PageTableEntry {
+        guard softwareView != nil else { return memory.readEntry(table, index) }
+        guard let host = hostFrame(of: table) else { return .empty }
+        return memory.readEntry(host.frame, index)
+    }
 
     /// A store by kernel code on `core` to entry `index` of the paging
     /// structure in `table` (its line comes into that core's caches).
     public mutating func storeEntry(_ entry: PageTableEntry, in table: FrameNumber, at index: UInt64, from core: CoreID) {
-        cores[core.rawValue].storeToPageTable(table, index)
-        memory.writeEntry(table, index, entry)
+        guard let host = writableHostFrame(table) else { return }
+        cores[core.rawValue].storeToPageTable(host, index)
+        memory.writeEntry(host, index, entry)
     }
 
     /// The same store with no core's caches involved: the walker's own
     /// write-protect by fork (`cost.fork.pte` covers it) and set-up work.
     @inline(__always)
     public mutating func storeEntry(_ entry: PageTableEntry, in table: FrameNumber, at index: UInt64) {
-        memory.writeEntry(table, index, entry)
+        guard let host = writableHostFrame(table) else { return }
+        memory.writeEntry(host, index, entry)
     }
 
     /// Zeroes a frame's contents.
-    public mutating func zero(_ frame: FrameNumber) { memory.zero(frame) }
+    public mutating func zero(_ frame: FrameNumber) {
+        guard let host = writableHostFrame(frame) else { return }
+        memory.zero(host)
+    }
 
     /// Copies a frame's 4 KiB into another.
     public mutating func copy(_ source: FrameNumber, to destination: FrameNumber) {
-        memory.copy(from: source, to: destination)
+        guard let to = writableHostFrame(destination) else { return }
+        if softwareView != nil && hostFrame(of: source) == nil { memory.zero(to); return }
+        memory.copy(from: hostFrame(of: source)?.frame ?? source, to: to)
+    }
+
+    /// Whether every byte of `frame` (of the software view) is zero.
+    public func isZero(_ frame: FrameNumber) -> Bool {
+        guard let host = hostFrame(of: frame) else { return true }
+        return memory.isZero(host.frame)
     }
 
     /// INVLPGB as every core sees it: each page of `pages` (nil: every

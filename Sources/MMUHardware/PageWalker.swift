@@ -40,14 +40,14 @@ public enum PageWalker {
         }
     }
 
-    /// The result of one walk: outcome, the entries read (at most 4), and the
+    /// The result of one walk: outcome, the entries read (at most 5), and the
     /// number of A/D bits it set.
     public struct Walk: Sendable {
         public var outcome: Outcome
         public var references = 0
         public var accessedDirtyBitsSet = 0
         // Fixed storage for the path: no heap allocation per walk.
-        var s0 = Step.none, s1 = Step.none, s2 = Step.none, s3 = Step.none
+        var s0 = Step.none, s1 = Step.none, s2 = Step.none, s3 = Step.none, s4 = Step.none
 
         init(outcome: Outcome) { self.outcome = outcome }
 
@@ -57,7 +57,8 @@ public enum PageWalker {
             case 0: return s0
             case 1: return s1
             case 2: return s2
-            default: return s3
+            case 3: return s3
+            default: return s4
             }
         }
 
@@ -69,7 +70,8 @@ public enum PageWalker {
             case 0: s0 = step
             case 1: s1 = step
             case 2: s2 = step
-            default: s3 = step
+            case 3: s3 = step
+            default: s4 = step
             }
             references += 1
         }
@@ -81,14 +83,55 @@ public enum PageWalker {
     static let reserved1G: UInt64 = 0x3FFF_E000   // bits 29:13
     static let reserved2M: UInt64 = 0x001F_E000   // bits 20:13
 
+    /// What one entry read means for the walk.
+    @usableFromInline enum Verdict {
+        /// A table entry: go on to the table in this frame.
+        case next(FrameNumber)
+        /// A leaf that permits the access: the translation.
+        case leaf(Translation)
+        /// A #PF with this error code.
+        case fault(PageFaultErrorCode)
+    }
+
+    /// The error code a fault of an access of `kind` starts from.
+    @inline(__always) static func errorCode(for kind: AccessKind) -> PageFaultErrorCode {
+        var code: PageFaultErrorCode = .user
+        if kind == .write { code.insert(.write) }
+        if kind == .fetch { code.insert(.instructionFetch) }
+        return code
+    }
+
+    /// Checks `entry`, read at `level` for an access of `kind`: presence,
+    /// reserved bits, and at a leaf the rights accumulated in `rights`.
+    @inline(__always)
+    static func examine(_ entry: PageTableEntry, at level: PagingLevel, _ kind: AccessKind, code: PageFaultErrorCode,
+                        rights: inout AccessRights) -> Verdict {
+        guard entry.isPresent else { return .fault(code) }
+        let isLeaf = level == .pt || (entry.has(.pageSize) && level.mayHoldLargePage)
+        if !isLeaf && level != .pt && entry.has(.pageSize)
+            || isLeaf && level == .pdpt && entry.rawValue & reserved1G != 0
+            || isLeaf && level == .pd && entry.rawValue & reserved2M != 0 {
+            return .fault(code.union([.protection, .reservedBit]))
+        }
+        rights.formIntersection(AccessRights.granted(by: entry))
+        guard isLeaf else { return .next(entry.frame) }
+        if entry.has(.dirty) { rights.insert(.dirty) }
+        if entry.has(.global) { rights.insert(.global) }
+        let size = level.leafSize ?? .size4K
+        // A write is allowed on a clean entry: the walk is what sets D.
+        var needed = rights
+        if kind == .write { needed.insert(.dirty) }
+        guard needed.permits(kind) else { return .fault(code.union(.protection)) }
+        let framesPerPage = size.bytes >> Paging.pageShift
+        if kind == .write { rights.insert(.dirty) }
+        return .leaf(Translation(frame: FrameNumber(entry.frame.rawValue & ~(framesPerPage - 1)), size: size, rights: rights))
+    }
+
     /// Walks `address` for a user-mode access of `kind`.
     public static func walk(_ address: VirtualAddress, _ kind: AccessKind, from start: Start,
                             memory: inout PhysicalMemory) -> Walk {
         var walk = Walk(outcome: .fault([]))
-        var code: PageFaultErrorCode = .user
-        if kind == .write { code.insert(.write) }
-        if kind == .fetch { code.insert(.instructionFetch) }
-
+        let code = errorCode(for: kind)
         var level = start.level
         var table = start.table
         var rights = start.rights
@@ -96,39 +139,19 @@ public enum PageWalker {
             let index = address.index(at: level)
             let entry = memory.readEntry(table, index)
             walk.record(Step(level: level, table: table, index: index, entry: entry))
-            guard entry.isPresent else {
+            switch examine(entry, at: level, kind, code: code, rights: &rights) {
+            case .fault(let code):
                 walk.outcome = .fault(code)
                 return walk
-            }
-            let isLeaf = level == .pt || (entry.has(.pageSize) && level.mayHoldLargePage)
-            if !isLeaf && level != .pt && entry.has(.pageSize)
-                || isLeaf && level == .pdpt && entry.rawValue & reserved1G != 0
-                || isLeaf && level == .pd && entry.rawValue & reserved2M != 0 {
-                walk.outcome = .fault(code.union([.protection, .reservedBit]))
-                return walk
-            }
-            rights.formIntersection(AccessRights.granted(by: entry))
-            if isLeaf {
-                if entry.has(.dirty) { rights.insert(.dirty) }
-                if entry.has(.global) { rights.insert(.global) }
-                let size = level.leafSize ?? .size4K
-                // A write is allowed on a clean entry: the walk is what sets D.
-                var needed = rights
-                if kind == .write { needed.insert(.dirty) }
-                guard needed.permits(kind) else {
-                    walk.outcome = .fault(code.union(.protection))
-                    return walk
-                }
-                let framesPerPage = size.bytes >> Paging.pageShift
-                let base = FrameNumber(entry.frame.rawValue & ~(framesPerPage - 1))
+            case .leaf(let translation):
                 walk.accessedDirtyBitsSet = setAccessedAndDirty(walk, kind, memory: &memory)
-                if kind == .write { rights.insert(.dirty) }
-                walk.outcome = .translation(Translation(frame: base, size: size, rights: rights))
+                walk.outcome = .translation(translation)
                 return walk
+            case .next(let next):
+                table = next
+                guard let below = level.below else { return walk }
+                level = below
             }
-            table = entry.frame
-            guard let next = level.below else { return walk }
-            level = next
         }
     }
 

@@ -105,6 +105,11 @@ public struct PagingStructureCache: Sendable {
         array.removeAll { $0.pcid == pcid.rawValue }
     }
 
+    /// Drops every entry whose tag belongs to VM `vpid`.
+    public mutating func flush(vpid: UInt16) {
+        array.removeAll { $0.pcid >> 12 == vpid }
+    }
+
     /// Whether some valid entry points to a paging structure in `frames`.
     public func references(_ frames: Range<FrameNumber>) -> Bool {
         array.first { frames.contains(FrameNumber($0.table)) } != nil

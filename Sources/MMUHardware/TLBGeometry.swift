@@ -18,6 +18,14 @@ public struct TLBGeometry: Hashable, Sendable {
     public var pml4eCacheEntries = 2    // [Bhattacharjee13] Intel PML4E cache, 2 entries (sizes not published by Intel; see doc)
     public var pdpteCacheEntries = 4    // [Bhattacharjee13] Intel PDPTE cache, 4 entries (not verified in this pass; see doc)
     public var pdeCacheEntries = 32     // [Bhattacharjee13] Intel PDE cache, 32 entries (not verified in this pass; see doc)
+    /// The nested TLB (guest-physical to host-physical, tagged by VM) and the
+    /// nested paging-structure caches, used only by guests' two-dimensional walks.
+    public var nestedTLBEntries = 16      // [Bhargava08] nested TLB of 16 entries in their AMD Barcelona model
+    public var nestedTLBWays = 16         // [Bhargava08] fully associative
+    public var nestedPML5ECacheEntries = 0   // as pml5eCacheEntries
+    public var nestedPML4ECacheEntries = 2   // as pml4eCacheEntries
+    public var nestedPDPTECacheEntries = 4   // as pdpteCacheEntries
+    public var nestedPDECacheEntries = 32    // as pdeCacheEntries
     /// Page-table lines the walker finds in each cache level (the share of
     /// L1D, L2 and LLC that page-table lines hold; see docs/cost-model.md).
     public var pageTableLinesL1D = 64
@@ -28,5 +36,11 @@ public struct TLBGeometry: Hashable, Sendable {
     /// Whether any paging-structure cache is enabled (then every walk pays `cost.walk.psc`).
     public var hasPagingStructureCaches: Bool {
         pml5eCacheEntries > 0 || pml4eCacheEntries > 0 || pdpteCacheEntries > 0 || pdeCacheEntries > 0
+    }
+
+    /// Whether any nested paging-structure cache is enabled (then every nested walk pays `cost.walk.psc`).
+    public var hasNestedPagingStructureCaches: Bool {
+        nestedPML5ECacheEntries > 0 || nestedPML4ECacheEntries > 0 || nestedPDPTECacheEntries > 0
+            || nestedPDECacheEntries > 0
     }
 }

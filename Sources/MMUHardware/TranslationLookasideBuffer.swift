@@ -227,6 +227,17 @@ public struct TranslationLookasideBuffer: Sendable {
         largeEntries -= removedLarge
     }
 
+    /// Drops every entry whose tag belongs to VM `vpid` (INVEPT's combined mappings).
+    public mutating func flush(vpid: UInt16) {
+        var removedLarge = 0
+        array.removeAll { e in
+            guard e.pcid >> 12 == vpid else { return false }
+            if e.size != .size4K { removedLarge += 1 }
+            return true
+        }
+        largeEntries -= removedLarge
+    }
+
     /// Whether some valid entry tagged `pcid` (or global) covers `address`.
     public func holds(_ address: VirtualAddress, pcid: PCID) -> Bool {
         findAnySize(address, pcid) != nil
@@ -234,10 +245,11 @@ public struct TranslationLookasideBuffer: Sendable {
 
     /// A valid entry translating to a page that overlaps `frames`, if any:
     /// the lowest such frame, the page's base address and its PCID.
-    public func entry(mapping frames: Range<FrameNumber>) -> (frame: FrameNumber, address: VirtualAddress, pcid: PCID)? {
+    public func entry(mapping frames: Range<FrameNumber>, where usable: (PCID) -> Bool = { _ in true })
+        -> (frame: FrameNumber, address: VirtualAddress, pcid: PCID)? {
         array.first { e in
             let end = e.frame + (e.size.bytes >> Paging.pageShift)
-            return frames.lowerBound.rawValue < end && e.frame < frames.upperBound.rawValue
+            return frames.lowerBound.rawValue < end && e.frame < frames.upperBound.rawValue && usable(PCID(e.pcid))
         }.map { (FrameNumber(max($0.frame, frames.lowerBound.rawValue)), VirtualAddress($0.page << $0.size.shift), PCID($0.pcid)) }
     }
 }

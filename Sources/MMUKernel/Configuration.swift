@@ -29,6 +29,14 @@ public enum TransparentHugePages: String, Sendable, CaseIterable {
     case never
 }
 
+/// How an IPI a guest sends reaches its target vCPU.
+public enum VirtualIPIDelivery: String, Sendable, CaseIterable {
+    /// The target exits to take the interrupt, and again for its EOI.
+    case trapped
+    /// Posted interrupts (Intel APICv, AMD AVIC): no exit on the target.
+    case posted
+}
+
 /// A configuration value that cannot be used, with what was expected.
 public struct ConfigurationError: Error, Hashable, Sendable {
     public enum Part: Sendable { case key, value }
@@ -57,6 +65,9 @@ public struct Configuration: Hashable, Sendable {
     public var thp = TransparentHugePages.never
     /// Levels of paging: 4 (48-bit addresses), or 5 (57-bit, a PML5 root).
     public var pagingLevels = 4
+    /// Levels of the nested page tables of every VM: 4 or 5.
+    public var nestedLevels = 4
+    public var virtualIPIs = VirtualIPIDelivery.trapped
     public var geometry = TLBGeometry()
     public var costs = CostModel()
 
@@ -81,6 +92,13 @@ public struct Configuration: Hashable, Sendable {
     /// Every key `set` accepts, in declaration order.
     public static var keys: [String] { declarations.map(\.name) }
 
+    /// Whether `key` only matters to virtual machines (a report of a run
+    /// without VMs leaves such keys out).
+    public static func isVirtualizationKey(_ key: String) -> Bool {
+        key.hasPrefix("ept.") || key.hasPrefix("vm.") || key.hasPrefix("tlb.nested.") || key.hasPrefix("psc.nested.")
+            || key.hasPrefix("cost.vm.") || key == "cost.invept" || key == "cost.ksm.page"
+    }
+
     /// Applies `key = value`, the value as a trace or command line writes it.
     public mutating func set(_ key: String, _ value: String) throws(ConfigurationError) {
         guard let declaration = ConfigurationKey.named(key) else {
@@ -97,7 +115,8 @@ public struct Configuration: Hashable, Sendable {
                     ("tlb.l1d.2m", geometry.l1d2MEntries, geometry.l1d2MWays),
                     ("tlb.l1d.1g", geometry.l1d1GEntries, geometry.l1d1GWays),
                     ("tlb.l1i.2m", geometry.l1i2MEntries, geometry.l1i2MWays),
-                    ("tlb.l2.1g", geometry.l2OneGEntries, geometry.l2OneGWays)]
+                    ("tlb.l2.1g", geometry.l2OneGEntries, geometry.l2OneGWays),
+                    ("tlb.nested", geometry.nestedTLBEntries, geometry.nestedTLBWays)]
         for (name, entries, ways) in tlbs where entries > 0 && (ways > entries || entries % ways != 0) {
             throw ConfigurationError("\(name).ways (\(ways)) must divide \(name).entries (\(entries))", part: .value)
         }

@@ -34,6 +34,7 @@ extension Kernel {
                     outOfFrames = true
                     return .stop
                 }
+                prepareWrite(childTable, on: core, machine: &machine)
                 machine.storeEntry(copied, in: childTable, at: slot.index)
                 return .skip
             }
@@ -66,7 +67,10 @@ extension Kernel {
             let count = slot.level == .pt ? 1 : slot.pagesSpanned
             machine[core].charge(.frameCopy, times: count)
             statistics[core.rawValue].pagesCopied &+= count
-            for i in 0..<count { machine.copy(FrameNumber(frame.rawValue + i), to: FrameNumber(copy.rawValue + i)) }
+            for i in 0..<count {
+                prepareWrite(FrameNumber(copy.rawValue + i), on: core, machine: &machine)
+                machine.copy(FrameNumber(frame.rawValue + i), to: FrameNumber(copy.rawValue + i))
+            }
             let region = processes[parent].regions.region(containing: slot.firstPage)
                 ?? Region(pages: slot.pages, permissions: [.read])
             return Self.leafEntry(copy, in: region, writable: region.permissions.contains(.write), copyOnWrite: false, size: size)
@@ -76,7 +80,10 @@ extension Kernel {
         var shared = entry
         shared.flags.remove(.writable)
         shared.flags.insert(.copyOnWrite)
-        if shared != entry { machine.storeEntry(shared, in: slot.table, at: slot.index) }
+        if shared != entry {
+            prepareWrite(slot.table, on: core, machine: &machine)
+            machine.storeEntry(shared, in: slot.table, at: slot.index)
+        }
         if slot.level == .pt {
             frames.retain(frame)
         } else {

@@ -129,7 +129,7 @@ enum HugePages {
             return .processKilled
         }
         let index = fault.cr2.index(at: level)
-        let entry = machine.memory.readEntry(table, index)
+        let entry = machine.readEntry(table, index)
         let count = span(size)
         if !entry.isPresent {
             guard let block = kernel.allocateFrame(.data, order: order(size), on: core, machine: &machine) else {
@@ -210,6 +210,7 @@ extension Kernel {
             writeEntry(PageTableEntry(frame: frame, flags: flags), at: table, i,
                        for: pages.lowerBound.advanced(by: Int64(i)).address, on: core, machine: &machine)
         }
+        prepareWrite(pd, on: core, machine: &machine)
         machine.storeEntry(PageTableEntry(frame: table, flags: Self.tableEntryFlags), in: pd, at: index, from: core)
         shootDown(process, .pages(pages, stride: .size2M), initiator: core, reason: .narrow, machine: &machine)
         return true
@@ -221,7 +222,7 @@ extension Kernel {
     mutating func splitHugeLeaves(cutBy pages: Range<VirtualPageNumber>, of process: ProcessID, on core: CoreID,
                                   machine: inout Machine) -> Bool {
         var cut: [(PageTableSlot, PageTableEntry)] = []
-        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, entry in
+        PageTableVisitor.forEach(in: machine.pageTables, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, entry in
             // Huge leaves stand in PD and PDPT entries: no need to enter a PT.
             guard slot.isLeaf(entry) else { return slot.level == .pd ? .skip : .descend }
             if slot.level != .pt && !(pages.lowerBound <= slot.pages.lowerBound && slot.pages.upperBound <= pages.upperBound) {
@@ -245,6 +246,7 @@ extension Kernel {
         machine.note(.zeroFrames(first, count: count), on: core)
         for i in 0..<count {
             let frame = FrameNumber(first.rawValue + i)
+            prepareWrite(frame, on: core, machine: &machine)
             if !injects(.skipZeroFill) { machine.zero(frame) }
             if checker != nil { checker?.checkZeroed(frame, by: core, machine: machine) }
         }
@@ -258,6 +260,7 @@ extension Kernel {
         statistics[core.rawValue].pagesCopied &+= count
         machine.note(.copyFrame(into: destination, for: address), on: core)
         for i in 0..<count {
+            prepareWrite(FrameNumber(destination.rawValue + i), on: core, machine: &machine)
             machine.copy(FrameNumber(source.rawValue + i), to: FrameNumber(destination.rawValue + i))
         }
     }

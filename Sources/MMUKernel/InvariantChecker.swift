@@ -19,7 +19,7 @@ extension System {
         for p in kernel.processes.ids where kernel.processes[p].isAlive {
             let space = kernel.processes[p]
             tableOwners[space.pml4.index] += 1
-            PageTableVisitor.forEach(in: machine.memory, root: space.pml4, level: kernel.rootLevel) { slot, entry in
+            PageTableVisitor.forEach(in: machine.pageTables, root: space.pml4, level: kernel.rootLevel) { slot, entry in
                 let page = slot.firstPage.rawValue
                 guard entry.frame.rawValue < UInt64(frames.frameCount) else {
                     problems.append("process#\(p.rawValue): entry for page \(hex(page)) points outside memory")

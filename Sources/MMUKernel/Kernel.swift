@@ -22,6 +22,17 @@ public struct Kernel: Sendable {
     public internal(set) var setupPagesZeroed: UInt64 = 0
     /// The huge zero page's first frame, once taken (Linux's `huge_zero_folio`).
     var hugeZero: FrameNumber?
+    /// The hypervisor's VMs and their nested tables (the host kernel's part).
+    public internal(set) var hypervisor = Hypervisor()
+    /// Set on a guest's kernel: which VM it runs in.
+    public let guest: GuestIdentity?
+    /// While a guest's kernel runs, the host's kernel lent to it (its one
+    /// element), so the guest's stores can raise EPT violations to the
+    /// hypervisor (`System.inGuest`). Empty otherwise.
+    var lentHost: [Kernel] = []
+    /// Set when the host had no frame for a store the guest kernel made (the
+    /// store was lost): the process it worked for is killed when it returns.
+    var hostOutOfMemory = false
     /// The coherence checker (`--check-coherence`), when on.
     var checker: CoherenceChecker?
     /// Whether the checker is on, as a plain flag the access path reads.
@@ -31,10 +42,11 @@ public struct Kernel: Sendable {
     var defects: KernelDefects = []
     #endif
 
-    public init(configuration: Configuration) {
+    public init(configuration: Configuration, guest: GuestIdentity? = nil) {
         self.configuration = configuration
+        self.guest = guest
         frames = FrameAllocator(frameCount: configuration.frames)
-        processes = ProcessTable(pcidEnabled: configuration.pcid, cores: configuration.cores)
+        processes = ProcessTable(pcidEnabled: configuration.pcid, cores: configuration.cores, vpid: guest?.controls.vpid ?? 0)
         scheduler = Scheduler(cores: configuration.cores)
         deferred = DeferredShootdown.Queues(cores: configuration.cores)
         statistics = [KernelStatistics](repeating: KernelStatistics(), count: configuration.cores)
@@ -65,10 +77,7 @@ public struct Kernel: Sendable {
     /// Takes a block of 2^`order` frames (`cost.frame.alloc` once).
     mutating func allocateFrame(_ use: FrameUse, order: Int = 0, on core: CoreID, machine: inout Machine) -> FrameNumber? {
         guard let frame = frames.allocate(use, order: order) else { return nil }
-        if checker != nil {
-            let block = frame..<FrameNumber(frame.rawValue + 1 << UInt64(order))
-            checker?.checkReuse(of: block, by: core, machine: machine, scheduler: scheduler, pcid: configuration.pcid)
-        }
+        if checker != nil { checkReuse(frame, order: order, by: core, machine: machine) }
         machine[core].charge(.frameAlloc)
         machine.note(.allocateFrame(frame), on: core)
         return frame
@@ -79,6 +88,7 @@ public struct Kernel: Sendable {
         machine[core].charge(.frameZero)
         statistics[core.rawValue].pagesZeroed &+= 1
         machine.note(.zeroFrame(frame), on: core)
+        prepareWrite(frame, on: core, machine: &machine)
         if !injects(.skipZeroFill) { machine.zero(frame) }
         if checker != nil { checker?.checkZeroed(frame, by: core, machine: machine) }
     }
@@ -89,7 +99,32 @@ public struct Kernel: Sendable {
         machine[core].charge(.frameCopy)
         statistics[core.rawValue].pagesCopied &+= 1
         machine.note(.copyFrame(into: destination, for: address), on: core)
+        prepareWrite(destination, on: core, machine: &machine)
         machine.copy(source, to: destination)
+    }
+
+    /// The coherence checker's look at a block about to be handed out. On
+    /// the host: any usable translation to it, a VM's entries that its next
+    /// VM entry flushes excepted. In a guest: its VM's translations to the
+    /// host frames that back the block.
+    mutating func checkReuse(_ frame: FrameNumber, order: Int, by core: CoreID, machine: Machine) {
+        let block = frame..<FrameNumber(frame.rawValue + 1 << UInt64(order))
+        guard let guest else {
+            let vms = hypervisor.machines
+            checker?.checkReuse(of: block, by: core, machine: machine, scheduler: scheduler, pcid: configuration.pcid,
+                                usable: { other, pcid in
+                                    let vpid = Int(pcid.vpid)
+                                    return vpid == 0 || vpid > vms.count || !vms[vpid - 1].flushAtEntry[other.rawValue]
+                                })
+            return
+        }
+        let vpid = guest.controls.vpid
+        for f in block.lowerBound.rawValue..<block.upperBound.rawValue {
+            guard let host = machine.hostFrame(of: FrameNumber(f)) else { continue }
+            checker?.checkReuse(of: host.frame..<FrameNumber(host.frame.rawValue + 1), by: core, machine: machine,
+                                scheduler: scheduler, pcid: configuration.pcid, usable: { _, pcid in pcid.vpid == vpid },
+                                checkPagingStructures: false)
+        }
     }
 
     // MARK: Processes
@@ -98,6 +133,7 @@ public struct Kernel: Sendable {
     /// core pays for. Out of frames, the process starts dead (OOM-killed).
     mutating func createProcess(machine: inout Machine) -> ProcessID {
         guard let pml4 = frames.allocate(.pageTable) else { return processes.addDead() }
+        prepareWrite(pml4, on: nil, machine: &machine)
         machine.zero(pml4)
         setupPagesZeroed += 1
         return processes.add(pml4: pml4)
@@ -129,6 +165,20 @@ extension Kernel: ExceptionHandler {
         statistics[core.rawValue].segmentationFaults &+= 1
         machine.note(.segmentationFault(address, errorCode: 0), on: core)
         machine[core].charge(.faultExit)
+    }
+
+    /// An EPT violation on a core running this guest kernel's VM: the
+    /// host's hypervisor handles it (a VM exit and entry around host
+    /// demand-zero or host copy-on-write). With no host frame left, the
+    /// process that faulted is killed.
+    public mutating func handleEPTViolation(_ violation: EPTViolation, on core: CoreID, machine: inout Machine) -> FaultResolution {
+        guard let guest, !lentHost.isEmpty else { return .skipInstruction }
+        if lentHost[0].resolveNestedFault(vm: guest.vm, guestFrame: violation.guestFrame, write: violation.kind == .write,
+                                          violation: violation, on: core, machine: &machine) {
+            return .retry
+        }
+        if let process = scheduler[core] { outOfMemory(process, on: core, machine: &machine) }
+        return .processKilled
     }
 
     public mutating func observe(_ address: VirtualAddress, _ kind: AccessKind, translatedTo physical: PhysicalAddress,

@@ -25,6 +25,14 @@ public struct KernelStatistics: Hashable, Sendable {
     /// Cycles this core spent as a target of other cores' shootdowns (interrupt
     /// handler and invalidations, deferred ones included), for `mmusim compare`.
     public var shootdownTargetCycles: UInt64 = 0
+    /// The hypervisor's counts (the host kernel's only): EPT violations
+    /// handled, by outcome, and same-page merging.
+    public var eptFaults: UInt64 = 0
+    public var eptDemandZeroFaults: UInt64 = 0
+    public var eptCowCopyFaults: UInt64 = 0
+    public var eptCowReuseFaults: UInt64 = 0
+    public var ksmScanned: UInt64 = 0
+    public var ksmMerged: UInt64 = 0
 
     public init() {}
 }

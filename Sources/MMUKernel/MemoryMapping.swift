@@ -72,7 +72,7 @@ extension Kernel {
         }
         var dataFrames: [FrameNumber] = []
         var cleared: [PageTableSlot] = []
-        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, entry in
+        PageTableVisitor.forEach(in: machine.pageTables, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, entry in
             guard slot.isLeaf(entry) else { return .descend }
             cleared.append(slot)
             Self.appendFrames(of: entry, at: slot, to: &dataFrames)
@@ -101,7 +101,7 @@ extension Kernel {
         }
         var rewrites: [(PageTableSlot, PageTableEntry)] = []
         var narrowed: [PageTableSlot] = []
-        PageTableVisitor.forEach(in: machine.memory, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, old in
+        PageTableVisitor.forEach(in: machine.pageTables, root: processes[process].pml4, level: rootLevel, pages: pages) { slot, old in
             guard slot.isLeaf(old) else { return .descend }
             var new = old
             if permissions.contains(.write) && !old.has(.copyOnWrite) {

@@ -51,7 +51,7 @@ enum PageFaultHandler {
             return .processKilled
         }
         let pdIndex = cr2.index(at: .pd)
-        let pdEntry = machine.memory.readEntry(pd, pdIndex)
+        let pdEntry = machine.readEntry(pd, pdIndex)
         if pdEntry.isPresent && pdEntry.has(.pageSize) {
             guard kind == .write && pdEntry.has(.copyOnWrite) else {
                 machine.note(.spuriousFault(cr2, pdEntry), on: core)
@@ -82,7 +82,7 @@ enum PageFaultHandler {
             return .processKilled
         }
         let index = cr2.index(at: .pt)
-        let entry = machine.memory.readEntry(table, index)
+        let entry = machine.readEntry(table, index)
 
         if !entry.isPresent {
             // 3. A first touch.

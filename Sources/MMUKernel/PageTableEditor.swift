@@ -25,12 +25,13 @@ extension Kernel {
                              on core: CoreID, machine: inout Machine) {
         machine[core].charge(.pteWrite)
         machine.note(.pteWrite(address, entry), on: core)
+        prepareWrite(table, on: core, machine: &machine)
         machine.storeEntry(entry, in: table, at: index, from: core)
     }
 
     /// The PT covering `address` in `process`, or nil when some level is
     /// missing or a huge leaf maps it.
-    func leafTable(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> FrameNumber? {
+    func leafTable(_ process: ProcessID, _ address: VirtualAddress, in memory: some PageTableMemory) -> FrameNumber? {
         var table = processes[process].pml4
         var level = rootLevel
         while let below = level.below {
@@ -45,7 +46,7 @@ extension Kernel {
     /// The entry that maps `address` in `process` and where it sits: a PTE,
     /// or a huge leaf (PS) above; nil when a table on the way is missing. The
     /// entry may be not present.
-    func leaf(_ process: ProcessID, _ address: VirtualAddress, in memory: PhysicalMemory) -> (PageTableSlot, PageTableEntry)? {
+    func leaf(_ process: ProcessID, _ address: VirtualAddress, in memory: some PageTableMemory) -> (PageTableSlot, PageTableEntry)? {
         var table = processes[process].pml4
         var level = rootLevel
         while true {
@@ -70,7 +71,7 @@ extension Kernel {
         var level = rootLevel
         while level != target, let below = level.below {
             let index = address.index(at: level)
-            var entry = machine.memory.readEntry(table, index)
+            var entry = machine.readEntry(table, index)
             if !entry.isPresent {
                 guard let frame = allocateZeroedFrame(.pageTable, on: core, machine: &machine) else { return nil }
                 entry = PageTableEntry(frame: frame, flags: Self.tableEntryFlags)
@@ -89,7 +90,7 @@ extension Kernel {
     /// nil when out of frames or when the entry is a huge leaf.
     mutating func ensureTable(below pd: FrameNumber, _ index: UInt64, for address: VirtualAddress, on core: CoreID,
                               machine: inout Machine) -> FrameNumber? {
-        let entry = machine.memory.readEntry(pd, index)
+        let entry = machine.readEntry(pd, index)
         if entry.isPresent { return entry.has(.pageSize) ? nil : entry.frame }
         guard let frame = allocateZeroedFrame(.pageTable, on: core, machine: &machine) else { return nil }
         writeEntry(PageTableEntry(frame: frame, flags: Self.tableEntryFlags), at: pd, index, for: address, on: core, machine: &machine)

@@ -29,9 +29,8 @@ public protocol PageTableMemory {
 
 extension PhysicalMemory: PageTableMemory {}
 
-extension Machine: PageTableMemory {
-    public func readEntry(_ table: FrameNumber, _ index: UInt64) -> PageTableEntry { memory.readEntry(table, index) }
-}
+extension Machine: PageTableMemory {}
+extension Machine.PageTables: PageTableMemory {}
 
 /// The one walk over a page-table tree that fork, unmap, protect, exit,
 /// freeing page tables and the checkers share: every present entry whose
@@ -99,7 +98,7 @@ public enum PageTableVisitor {
 
     /// Read-only: calls `body` for every present entry under `root` over `pages`.
     @inline(__always)
-    public static func forEach(in memory: PhysicalMemory, root: FrameNumber, level: PagingLevel = .pml4,
+    public static func forEach<Memory: PageTableMemory>(in memory: Memory, root: FrameNumber, level: PagingLevel = .pml4,
                                pages: Range<VirtualPageNumber> = allPages,
                                _ body: (PageTableSlot, PageTableEntry) -> Decision) {
         var memory = memory

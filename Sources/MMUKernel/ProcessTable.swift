@@ -16,10 +16,13 @@ public struct ProcessTable: Sendable {
     private var nextPCID: UInt16 = 1
     let pcidEnabled: Bool
     let cores: Int
+    /// The VPID a guest kernel's PCIDs are tagged with (0 on the host).
+    let vpid: UInt16
 
-    init(pcidEnabled: Bool, cores: Int) {
+    init(pcidEnabled: Bool, cores: Int, vpid: UInt16 = 0) {
         self.pcidEnabled = pcidEnabled
         self.cores = cores
+        self.vpid = vpid
     }
 
     public var count: Int { spaces.count }
@@ -60,14 +63,15 @@ public struct ProcessTable: Sendable {
     }
 
     private mutating func allocatePCID() -> PCID {
-        guard pcidEnabled else { return .none }
-        if let reused = freePCIDs.popLast() { return PCID(reused) }
+        guard pcidEnabled else { return VirtualMachineControls.tag(vpid: vpid, pcid: .none) }
+        if let reused = freePCIDs.popLast() { return VirtualMachineControls.tag(vpid: vpid, pcid: PCID(reused)) }
         let pcid = PCID(nextPCID)
         if nextPCID < PCID.maximum { nextPCID += 1 }
-        return pcid
+        return VirtualMachineControls.tag(vpid: vpid, pcid: pcid)
     }
 
     private mutating func releasePCID(_ pcid: PCID) {
-        if pcidEnabled && pcid != .none { freePCIDs.append(pcid.rawValue) }
+        let own = pcid.rawValue & PCID.maximum
+        if pcidEnabled && own != 0 { freePCIDs.append(own) }
     }
 }

@@ -38,6 +38,13 @@ extension Kernel {
         }
     }
 
+    /// The core leaves this kernel's context (it enters a VM, or the host):
+    /// no process of it runs there any more, and nothing is charged (the
+    /// switch that follows is).
+    mutating func deschedule(_ core: CoreID) {
+        scheduler.run(nil, on: core)
+    }
+
     /// `tick CORE`: a timer interrupt; deferred invalidations are done here.
     mutating func tick(core: CoreID, machine: inout Machine) {
         machine[core].begin(.tick)

@@ -81,15 +81,41 @@ public struct Statistic: Sendable {
         Statistic("tlb.flushes", "flushes", .hardware(\.tlbFlushes), "Full flushes: CR3 writes with PCIDs off, fork's, over-ceiling ones, targets', and a broadcast full flush once on every core."),
         Statistic("switches", "switches", .kernel(\.switches), "`switch` directives, to idle and to the process already running included."),
         Statistic("cycles", "cycles", .clock, "A core's clock; the total is the largest clock, the run's length."),
-    ] + CycleCategory.allCases.map { category in
+    ] + CycleCategory.allCases.filter { $0 != .vm }.map(cycles)
+
+    static func cycles(_ category: CycleCategory) -> Statistic {
         Statistic("cycles.\(category)", "cycles", .category(category), "Cycles charged under category `\(category)` (summed over cores for the total).")
     }
 
-    /// The index of each statistic in `all`, by name.
-    static let indexByName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.name, $0) })
+    /// The statistics of virtual machines, reported (after `all`) by runs
+    /// that have any; a run without VMs reports exactly `all`.
+    public static let virtualization: [Statistic] = [
+        Statistic("walk.nested_refs", "entries", .hardware(\.walkNestedRefs), "The part of walk.refs read from nested page tables (guests' two-dimensional walks)."),
+        Statistic("faults.ept", "faults", .kernel(\.eptFaults), "EPT violations the hypervisor handled (VM exits): guest accesses and guest-kernel stores the nested tables did not allow."),
+        Statistic("faults.ept_demand_zero", "faults", .kernel(\.eptDemandZeroFaults), "EPT violations that backed a guest frame with a fresh zeroed host frame."),
+        Statistic("faults.ept_cow_copy", "faults", .kernel(\.eptCowCopyFaults), "Host copy-on-write breaks that copied a shared host frame (after same-page merging)."),
+        Statistic("faults.ept_cow_reuse", "faults", .kernel(\.eptCowReuseFaults), "Host copy-on-write breaks where the guest page held the frame's last mapping and kept it."),
+        Statistic("ksm.scanned", "pages", .kernel(\.ksmScanned), "Guest pages same-page merging compared (each costs cost.ksm.page)."),
+        Statistic("ksm.merged", "pages", .kernel(\.ksmMerged), "Guest pages merged into another page's host frame (a host frame freed each)."),
+        cycles(.vm),
+    ]
+
+    /// The statistics a guest kernel keeps of its own, reported as `vmN.KEY`
+    /// for VM N (its faults, frames and shootdowns: what its kernel counted).
+    public static var guestKernel: [Statistic] {
+        all.filter {
+            switch $0.source {
+            case .kernel, .frames: return true
+            case .hardware, .clock, .category: return false
+            }
+        }
+    }
+
+    /// The index of each statistic of `all` and `virtualization`, by name.
+    static let indexByName: [String: Int] = Dictionary(uniqueKeysWithValues: (all + virtualization).enumerated().map { ($1.name, $0) })
 
     /// The statistic called `name`.
-    public static func named(_ name: String) -> Statistic? { indexByName[name].map { all[$0] } }
+    public static func named(_ name: String) -> Statistic? { indexByName[name].map { (all + virtualization)[$0] } }
 
     /// The statistics kept per core, in report order.
     public static var perCore: [Statistic] { all.filter { $0.scope == .perCore } }
@@ -107,8 +133,13 @@ public struct Statistic: Sendable {
         switch source {
         case .hardware(let field): return perCore { machine.cores[$0].statistics[keyPath: field] }
         case .kernel(let field):
-            let setup = core == nil && field == \KernelStatistics.pagesZeroed ? kernel.setupPagesZeroed : 0
-            return Self.total([perCore { kernel.statistics[$0][keyPath: field] }, setup])
+            // The host's kernel and every guest's.
+            var parts: [UInt64] = []
+            for k in [kernel] + system.guests {
+                parts.append(perCore { k.statistics[$0][keyPath: field] })
+                if core == nil && field == \KernelStatistics.pagesZeroed { parts.append(k.setupPagesZeroed) }
+            }
+            return Self.total(parts)
         case .clock:
             if let core { return machine[core].clock }
             return machine.cores.map(\.clock).max() ?? 0
@@ -128,6 +159,29 @@ public struct Statistic: Sendable {
             total = overflow ? .max : sum
         }
         return total
+    }
+
+    /// This statistic of VM `vm`'s kernel (a `guestKernel` one), its total over cores.
+    public func value(in system: System, vm: Int) -> UInt64? {
+        guard system.guests.indices.contains(vm) else { return nil }
+        let guest = system.guests[vm]
+        switch source {
+        case .kernel(let field):
+            let setup = field == \KernelStatistics.pagesZeroed ? guest.setupPagesZeroed : 0
+            return Self.total(guest.statistics.map { $0[keyPath: field] } + [setup])
+        case .frames(let field): return UInt64(guest.frames[keyPath: field])
+        case .hardware, .clock, .category: return nil
+        }
+    }
+
+    /// The VM and statistic a name such as `vm0.faults.cow_copy` stands for.
+    public static func resolveGuest(_ name: String) -> (vm: Int, statistic: Statistic)? {
+        guard name.hasPrefix("vm"), let dot = name.firstIndex(of: ".") else { return nil }
+        let digits = name[name.index(name.startIndex, offsetBy: 2)..<dot]
+        guard let vm = Int(digits), vm >= 0, String(vm) == digits,
+              let statistic = named(String(name[name.index(after: dot)...])),
+              guestKernel.contains(where: { $0.name == statistic.name }) else { return nil }
+        return (vm, statistic)
     }
 
     /// The statistic and core a name such as `tlb.l2.hits` or `core3.walks`

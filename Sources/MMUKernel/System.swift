@@ -19,23 +19,44 @@ public enum AccessResult: Hashable, Sendable {
 /// mutated in place under one owner on one thread.
 public struct System: Sendable {
     public private(set) var machine: Machine
+    /// The host's kernel (with the hypervisor, which owns every VM's nested tables).
     public private(set) var kernel: Kernel
+    /// Each VM's guest kernel, by VM index (`vm` directives in order).
+    public private(set) var guests: [Kernel] = []
+    /// The VM each core is in (nil: the host), as its loaded VMCS says.
+    public private(set) var coreVM: [Int?]
+    /// Each VM's identifier as the trace names it (`vm VMID FRAMES`), by index.
+    public private(set) var vmIDs: [UInt64] = []
 
     public init(configuration: Configuration, logEvents: Bool = false) {
         machine = Machine(frames: configuration.frames, cores: configuration.cores,
                           geometry: configuration.geometry, costs: configuration.costs,
                           pcidEnabled: configuration.pcid, logEvents: logEvents, pagingLevels: configuration.pagingLevels)
         kernel = Kernel(configuration: configuration)
+        coreVM = [Int?](repeating: nil, count: configuration.cores)
     }
+
+    /// Whether the run has virtual machines (then it reports their statistics).
+    public var hasVirtualMachines: Bool { !guests.isEmpty }
 
     public var configuration: Configuration { kernel.configuration }
     public var coreCount: Int { machine.cores.count }
-    /// The process each core runs (nil: idle).
-    public var current: [ProcessID?] { kernel.scheduler.current }
+    /// The process each core runs (nil: idle); a guest's process by its
+    /// handle (`guestProcess(vm:_:)`).
+    public var current: [ProcessID?] {
+        guard hasVirtualMachines else { return kernel.scheduler.current }
+        return (0..<coreCount).map { c in
+            guard let vm = coreVM[c] else { return kernel.scheduler.current[c] }
+            return guests[vm].scheduler.current[c].map { Self.guestProcess(vm: vm, $0) }
+        }
+    }
     public var frames: FrameAllocator { kernel.frames }
     public var processes: ProcessTable { kernel.processes }
 
-    public func isAlive(_ process: ProcessID) -> Bool { kernel.processes.isAlive(process) }
+    public func isAlive(_ process: ProcessID) -> Bool {
+        guard let (vm, local) = Self.splitGuestProcess(process) else { return kernel.processes.isAlive(process) }
+        return guests.indices.contains(vm) && guests[vm].processes.isAlive(local)
+    }
 
     // MARK: Accesses
 
@@ -48,6 +69,9 @@ public struct System: Sendable {
         case .write: operation = .store(address, value)
         case .fetch: operation = .fetch(address)
         }
+        if let vm = coreVM[core.rawValue] {
+            return inGuest(vm, core: core) { guest, machine in Self.result(machine.execute(operation, on: core, os: &guest)) }
+        }
         return Self.result(machine.execute(operation, on: core, os: &kernel))
     }
 
@@ -55,7 +79,12 @@ public struct System: Sendable {
     /// translates every page the `bytes` from `address` touch, each with its own
     /// lookups, walks and faults, and counts one access (`cost.access` once).
     public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
-        Self.result(machine.execute(.reference(kind, address, bytes: bytes), on: core, os: &kernel))
+        if let vm = coreVM[core.rawValue] {
+            return inGuest(vm, core: core) { guest, machine in
+                Self.result(machine.execute(.reference(kind, address, bytes: bytes), on: core, os: &guest))
+            }
+        }
+        return Self.result(machine.execute(.reference(kind, address, bytes: bytes), on: core, os: &kernel))
     }
 
     @inline(__always) static func result(_ outcome: ExecutionOutcome) -> AccessResult {
@@ -73,42 +102,153 @@ public struct System: Sendable {
     /// pays for). Out of frames, the process starts dead.
     public mutating func createProcess() -> ProcessID { kernel.createProcess(machine: &machine) }
 
-    /// `switch CORE PID|idle`.
+    /// `process PID vm VMID`: a new address space inside VM `vm`, its root
+    /// table a frame of the guest's own pool.
+    public mutating func createProcess(inVM vm: Int) -> ProcessID {
+        Self.guestProcess(vm: vm, inGuest(vm, core: nil) { guest, machine in guest.createProcess(machine: &machine) })
+    }
+
+    /// `switch CORE PID|idle`. A switch to a process of another VM, or
+    /// between a VM and the host, loads that VM's VMCS (or none) and pays
+    /// `cost.vm.switch` before the switch itself; the context left forgets
+    /// the core with no charge (a descheduled vCPU). `idle` keeps the core in
+    /// its context. Entering a VM does the INVEPT a shootdown left for the core.
     public mutating func contextSwitch(core: CoreID, to process: ProcessID?) {
-        kernel.contextSwitch(core: core, to: process, machine: &machine)
+        let c = core.rawValue
+        guard let process else {
+            if let vm = coreVM[c] {
+                inGuest(vm, core: core) { guest, machine in guest.contextSwitch(core: core, to: nil, machine: &machine) }
+            } else {
+                kernel.contextSwitch(core: core, to: nil, machine: &machine)
+            }
+            return
+        }
+        let target = Self.splitGuestProcess(process)
+        if target?.vm != coreVM[c] {
+            machine[core].charge(.vmSwitch)
+            if let from = coreVM[c] { guests[from].deschedule(core) } else { kernel.deschedule(core) }
+            coreVM[c] = target?.vm
+            machine[core].loadVMCS(target.map { guests[$0.vm].guest?.controls } ?? nil)
+            if let vm = target?.vm { NestedShootdown.flushAtEntry(vm: vm, on: core, kernel: &kernel, machine: &machine) }
+        }
+        if let (vm, local) = target {
+            inGuest(vm, core: core) { guest, machine in guest.contextSwitch(core: core, to: local, machine: &machine) }
+        } else {
+            kernel.contextSwitch(core: core, to: process, machine: &machine)
+        }
     }
 
     /// `tick CORE`.
-    public mutating func tick(core: CoreID) { kernel.tick(core: core, machine: &machine) }
+    public mutating func tick(core: CoreID) {
+        onCore(core) { kernel, machine in kernel.tick(core: core, machine: &machine) }
+    }
 
     /// `map`: a new region of the core's process (hugetlb when `pageSize`
     /// is 2 MiB or 1 GiB); false when it overlaps one.
     @discardableResult
     public mutating func map(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions,
                              pageSize: PageSize = .size4K) -> Bool {
-        kernel.map(core: core, address, pages: pages, permissions, pageSize: pageSize, machine: &machine)
+        onCore(core) { kernel, machine in
+            kernel.map(core: core, address, pages: pages, permissions, pageSize: pageSize, machine: &machine)
+        }
     }
 
     /// `madvise … hugepage|nohugepage`.
     public mutating func madvise(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ advice: HugePageAdvice) {
-        kernel.madvise(core: core, address, pages: pages, advice, machine: &machine)
+        onCore(core) { kernel, machine in kernel.madvise(core: core, address, pages: pages, advice, machine: &machine) }
     }
 
     /// `unmap`.
     public mutating func unmap(core: CoreID, _ address: VirtualAddress, pages: UInt64) {
-        kernel.unmap(core: core, address, pages: pages, machine: &machine)
+        onCore(core) { kernel, machine in kernel.unmap(core: core, address, pages: pages, machine: &machine) }
     }
 
     /// `protect`.
     public mutating func protect(core: CoreID, _ address: VirtualAddress, pages: UInt64, _ permissions: RegionPermissions) {
-        kernel.protect(core: core, address, pages: pages, permissions, machine: &machine)
+        onCore(core) { kernel, machine in kernel.protect(core: core, address, pages: pages, permissions, machine: &machine) }
     }
 
     /// `fork`: the child, which runs nowhere (nil when the core is idle).
-    public mutating func fork(core: CoreID) -> ProcessID? { kernel.fork(core: core, machine: &machine) }
+    public mutating func fork(core: CoreID) -> ProcessID? {
+        guard let vm = coreVM[core.rawValue] else { return kernel.fork(core: core, machine: &machine) }
+        return inGuest(vm, core: core) { guest, machine in guest.fork(core: core, machine: &machine) }
+            .map { Self.guestProcess(vm: vm, $0) }
+    }
 
     /// `exit`.
-    public mutating func exit(core: CoreID) { kernel.exit(core: core, machine: &machine) }
+    public mutating func exit(core: CoreID) {
+        onCore(core) { kernel, machine in kernel.exit(core: core, machine: &machine) }
+    }
+
+    // MARK: Virtual machines
+
+    /// `vm VMID FRAMES`: a guest of `frames` guest-physical frames, its
+    /// kernel, and an empty nested root in host memory. Nil when the host has
+    /// no frame for the root or every VPID is taken.
+    public mutating func createVirtualMachine(id: UInt64, frames: Int) -> Int? {
+        guard let vm = kernel.createVirtualMachine(frames: frames, machine: &machine) else { return nil }
+        vmIDs.append(id)
+        var configuration = kernel.configuration
+        configuration.frames = frames
+        var guest = Kernel(configuration: configuration,
+                           guest: GuestIdentity(vm: vm, controls: kernel.hypervisor.machines[vm].controls))
+        // The slot the host's kernel is lent into while the guest's runs.
+        var vacant = Configuration()
+        vacant.frames = 2
+        vacant.cores = 1
+        guest.lentHost = [Kernel(configuration: vacant)]
+        if kernel.observesTranslations {
+            guest.checker = CoherenceChecker()
+            guest.observesTranslations = true
+        }
+        guests.append(guest)
+        return vm
+    }
+
+    /// `ksm [CORE]`: one same-page-merging pass over every VM, run by `core`.
+    public mutating func mergeSamePages(core: CoreID) {
+        SamePageMerging.scan(on: core, kernel: &kernel, machine: &machine)
+    }
+
+    /// The handle of process `local` of VM `vm`, as `current`, `fork` and
+    /// `createProcess(inVM:)` give it: the VM above the low 32 bits.
+    public static func guestProcess(vm: Int, _ local: ProcessID) -> ProcessID {
+        ProcessID(rawValue: (vm + 1) << 32 | local.rawValue)
+    }
+
+    /// The VM and process a guest handle stands for (nil: a host process).
+    public static func splitGuestProcess(_ process: ProcessID) -> (vm: Int, local: ProcessID)? {
+        let vm = process.rawValue >> 32
+        guard vm > 0 else { return nil }
+        return (vm - 1, ProcessID(rawValue: process.rawValue & 0xFFFF_FFFF))
+    }
+
+    /// Runs `body` with the kernel of the context `core` is in.
+    mutating func onCore<R>(_ core: CoreID, _ body: (inout Kernel, inout Machine) -> R) -> R {
+        guard let vm = coreVM[core.rawValue] else { return body(&kernel, &machine) }
+        return inGuest(vm, core: core, body)
+    }
+
+    /// Runs guest `vm`'s kernel: kernel code then addresses the VM's
+    /// guest-physical frames, and the host's kernel is lent to it so its
+    /// stores (and the accesses it runs) can raise EPT violations to the
+    /// hypervisor. A store the host had no frame for kills the process
+    /// `core` runs in the guest.
+    @inline(__always)
+    mutating func inGuest<R>(_ vm: Int, core: CoreID?, _ body: (inout Kernel, inout Machine) -> R) -> R {
+        swap(&kernel, &guests[vm].lentHost[0])
+        machine.setSoftwareView(guests[vm].guest?.controls)
+        let result = body(&guests[vm], &machine)
+        if guests[vm].hostOutOfMemory {
+            guests[vm].hostOutOfMemory = false
+            if let core, let process = guests[vm].scheduler[core] {
+                guests[vm].outOfMemory(process, on: core, machine: &machine)
+            }
+        }
+        machine.setSoftwareView(nil)
+        swap(&kernel, &guests[vm].lentHost[0])
+        return result
+    }
 
     // MARK: Events and checks
 
@@ -126,34 +266,58 @@ public struct System: Sendable {
         set {
             kernel.checker = newValue ? (kernel.checker ?? CoherenceChecker()) : nil
             kernel.observesTranslations = newValue
+            for vm in guests.indices {
+                guests[vm].checker = newValue ? (guests[vm].checker ?? CoherenceChecker()) : nil
+                guests[vm].observesTranslations = newValue
+            }
         }
     }
 
     /// Hands over the coherence violations found so far.
     public mutating func drainCoherenceViolations() -> [CoherenceViolation] {
-        kernel.checker?.drain() ?? []
+        var all = kernel.checker?.drain() ?? []
+        for vm in guests.indices { all += guests[vm].checker?.drain() ?? [] }
+        return all
     }
 
     /// Translations the coherence checker has checked.
-    public var translationsChecked: UInt64 { kernel.checker?.translationsChecked ?? 0 }
+    public var translationsChecked: UInt64 {
+        guests.reduce(kernel.checker?.translationsChecked ?? 0) { $0 + ($1.checker?.translationsChecked ?? 0) }
+    }
 
     // MARK: Statistics
 
     /// The value of statistic `name` (`NAME` for a total, `coreN.NAME` per
     /// core), or nil for a name that is no statistic of this run.
     public func statistic(_ name: String) -> UInt64? {
+        if let (id, statistic) = Statistic.resolveGuest(name) {
+            guard let vm = vmIDs.firstIndex(of: UInt64(id)) else { return nil }
+            return statistic.value(in: self, vm: vm)
+        }
         guard let (statistic, core) = Statistic.resolve(name, cores: coreCount) else { return nil }
         return statistic.value(in: self, core: core)
     }
 
-    /// Whether `name` is a statistic of a run with `cores` cores.
+    /// Whether `name` is a statistic of a run with `cores` cores (`vmN.KEY`
+    /// names any VM's; whether VM N exists is the trace's to check).
     public static func isStatisticName(_ name: String, cores: Int) -> Bool {
-        Statistic.resolve(name, cores: cores) != nil
+        Statistic.resolve(name, cores: cores) != nil || Statistic.resolveGuest(name) != nil
     }
 
-    /// Every statistic name this run reports: totals, then `coreN.NAME` per core.
+    /// The statistics this run reports in each core's and the totals'
+    /// lists: `Statistic.all`, and `Statistic.virtualization` after it when
+    /// the run has VMs.
+    public var reportedStatistics: [Statistic] {
+        hasVirtualMachines ? Statistic.all + Statistic.virtualization : Statistic.all
+    }
+
+    /// Every statistic name this run reports: totals, then `coreN.NAME` per
+    /// core, then `vmN.NAME` per VM.
     public var statisticNames: [String] {
-        Statistic.all.map(\.name) + (0..<coreCount).flatMap { c in Statistic.perCore.map { "core\(c).\($0.name)" } }
+        let reported = reportedStatistics
+        return reported.map(\.name)
+            + (0..<coreCount).flatMap { c in reported.filter { $0.scope == .perCore }.map { "core\(c).\($0.name)" } }
+            + vmIDs.flatMap { id in Statistic.guestKernel.map { "vm\(id).\($0.name)" } }
     }
 }
 

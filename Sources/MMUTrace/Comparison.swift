@@ -7,14 +7,30 @@ public struct Comparison {
     public struct Row: Sendable {
         public var label: String
         public var values: [UInt64]
+        /// `cycles.vm`, shown when some row ran virtual machines.
+        public var vmCycles: UInt64 = 0
     }
 
     public private(set) var rows: [Row] = []
+    /// Whether some row ran virtual machines (then `cycles.vm` is a column).
+    public private(set) var virtualized = false
 
     /// The columns after the variant's label.
-    public static var columns: [String] {
-        ["cycles"] + CycleCategory.allCases.map { "cycles.\($0)" }
+    public static var columns: [String] { columns(virtualized: false) }
+
+    static func columns(virtualized: Bool) -> [String] {
+        ["cycles"] + CycleCategory.allCases.filter { $0 != .vm || virtualized }.map { "cycles.\($0)" }
             + ["shootdowns", "ipis", "initiator/shootdown", "target/shootdown"]
+    }
+
+    /// The columns of this comparison's table.
+    public var tableColumns: [String] { Self.columns(virtualized: virtualized) }
+
+    /// A row's values under `tableColumns`.
+    func cells(_ row: Row) -> [UInt64] {
+        guard virtualized else { return row.values }
+        let categories = CycleCategory.allCases.count - 1
+        return Array(row.values.prefix(1 + categories)) + [row.vmCycles] + row.values.dropFirst(1 + categories)
     }
 
     public init() {}
@@ -24,19 +40,21 @@ public struct Comparison {
         var runner = TraceRunner(trace: trace)
         runner.run()
         let system = runner.system
-        var values = Self.columns.prefix(1 + CycleCategory.allCases.count).map { system.statistic($0) ?? 0 }
+        var values = Self.columns.prefix(CycleCategory.allCases.count).map { system.statistic($0) ?? 0 }
         let shootdowns = system.statistic("shootdowns") ?? 0
-        let initiator = system.kernel.statistics.reduce(0) { $0 + $1.shootdownInitiatorCycles }
-        let target = system.kernel.statistics.reduce(0) { $0 + $1.shootdownTargetCycles }
+        let kernels = [system.kernel] + system.guests
+        let initiator = kernels.reduce(0) { $0 + $1.statistics.reduce(0) { $0 + $1.shootdownInitiatorCycles } }
+        let target = kernels.reduce(0) { $0 + $1.statistics.reduce(0) { $0 + $1.shootdownTargetCycles } }
         values += [shootdowns, system.statistic("ipis") ?? 0,
                    shootdowns == 0 ? 0 : initiator / shootdowns, shootdowns == 0 ? 0 : target / shootdowns]
-        rows.append(Row(label: label, values: values))
+        rows.append(Row(label: label, values: values, vmCycles: system.statistic("cycles.vm") ?? 0))
+        if system.hasVirtualMachines { virtualized = true }
     }
 
     /// An aligned table: the variant, then each column right-aligned.
     public func table() -> String {
-        let header = ["variant"] + Self.columns
-        let cells = rows.map { [$0.label] + $0.values.map(String.init) }
+        let header = ["variant"] + tableColumns
+        let cells = rows.map { [$0.label] + self.cells($0).map(String.init) }
         var widths = header.map(\.count)
         for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ row: [String]) -> String {
@@ -54,8 +72,8 @@ public struct Comparison {
             text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
                 ? "\"" + String(text.flatMap { $0 == "\"" ? ["\"", "\""] : [$0] }) + "\"" : text
         }
-        let header = (["variant"] + Self.columns).map(field).joined(separator: ",")
-        return ([header] + rows.map { ([field($0.label)] + $0.values.map(String.init)).joined(separator: ",") })
+        let header = (["variant"] + tableColumns).map(field).joined(separator: ",")
+        return ([header] + rows.map { ([field($0.label)] + cells($0).map(String.init)).joined(separator: ",") })
             .joined(separator: "\n") + "\n"
     }
 }

@@ -4,7 +4,12 @@ import MMUKernel
 /// One line of a `.mmt` trace (docs/reference/trace-format.md), its numbers parsed.
 public enum Directive: Hashable, Sendable {
     case set(key: String, value: String)
-    case process(pid: UInt64)
+    /// `process PID [vm VMID]`: a process of the host, or of VM `vm`.
+    case process(pid: UInt64, vm: UInt64? = nil)
+    /// `vm VMID FRAMES`: a guest with a guest-physical space of FRAMES frames.
+    case vm(id: UInt64, frames: UInt64)
+    /// `ksm [CORE]`: one same-page-merging pass, run on CORE (default 0).
+    case ksm(core: Int)
     case `switch`(core: Int, pid: UInt64?)
     /// `map`; `pageSize` 2 MiB or 1 GiB maps a hugetlb region.
     case map(core: Int, address: VirtualAddress, pages: UInt64, permissions: RegionPermissions, pageSize: PageSize)
@@ -24,9 +29,9 @@ public enum Directive: Hashable, Sendable {
         switch self {
         case .switch(let core, _), .map(let core, _, _, _, _), .unmap(let core, _, _), .protect(let core, _, _, _),
              .madvise(let core, _, _, _),
-             .fork(let core, _), .exit(let core), .tick(let core), .access(let core, _, _, _):
+             .fork(let core, _), .exit(let core), .tick(let core), .access(let core, _, _, _), .ksm(let core):
             return core
-        case .set, .process, .expect:
+        case .set, .process, .vm, .expect:
             return nil
         }
     }

@@ -210,8 +210,20 @@ public struct MMTReader {
             try arity("KEY VALUE", 2)
             directive = .set(key: String(fields[1].text), value: String(fields[2].text))
         case "process":
-            try arity("PID", 1)
-            directive = .process(pid: try number(1, "PID"))
+            try arity("PID [vm VMID]", 1, 3)
+            if fields.count == 2 {
+                directive = .process(pid: try number(1, "PID"))
+            } else {
+                guard fields[2].text == "vm" else { throw fail(2, "expected 'vm VMID' after the PID, found '\(printable(fields[2].text))'") }
+                guard fields.count == 4 else { throw fail(3, "'process PID vm' needs the VMID") }
+                directive = .process(pid: try number(1, "PID"), vm: try number(3, "VMID"))
+            }
+        case "vm":
+            try arity("VMID FRAMES", 2)
+            directive = .vm(id: try number(1, "VMID"), frames: try number(2, "FRAMES"))
+        case "ksm":
+            try arity("[CORE]", 0, 1)
+            directive = .ksm(core: fields.count == 2 ? try core(1) : 0)
         case "switch":
             try arity("CORE PID|idle", 2)
             directive = .switch(core: try core(1), pid: fields[2].text == "idle" ? nil : try number(2, "PID"))
@@ -271,7 +283,7 @@ public struct MMTReader {
             try arity("KEY VALUE", 2)
             directive = .expect(key: String(fields[1].text), value: try number(2, "VALUE"))
         default:
-            throw fail(0, "unknown directive '\(printable(name))' (expected set, process, switch, map, unmap, protect, madvise, fork, exit, tick, r, w, x or expect)")
+            throw fail(0, "unknown directive '\(printable(name))' (expected set, vm, process, switch, map, unmap, protect, madvise, fork, exit, tick, ksm, r, w, x or expect)")
         }
         return TraceLine(directive: directive, line: line, columns: columns)
     }

@@ -27,18 +27,21 @@ public enum StatisticsReport {
             guard !pairs.isEmpty else { return "{}" }
             return "{\n" + pairs.map { "\(indent)  \(jsonString($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
         }
-        let configuration = Configuration.keys.map { key -> (String, String) in
+        let keys = system.hasVirtualMachines ? Configuration.keys : Configuration.keys.filter { !Configuration.isVirtualizationKey($0) }
+        let configuration = keys.map { key -> (String, String) in
             let value = system.configuration.value(of: key) ?? ""
             return (key, UInt64(value) != nil ? value : jsonString(value))
         }
-        let reported: [Statistic] = Statistic.perCore + Statistic.totalOnly
+        let perCore = system.reportedStatistics.filter { $0.scope == .perCore }
+        let reported: [Statistic] = perCore + Statistic.totalOnly
         let totals: [(String, String)] = reported.map { ($0.name, String($0.value(in: system) ?? 0)) }
             + extra.map { ($0.0, String($0.1)) }
         let cores: [String] = (0..<system.coreCount).map { c in
-            let values: [(String, String)] = Statistic.perCore.map { ($0.name, String($0.value(in: system, core: CoreID(c)) ?? 0)) }
+            let values: [(String, String)] = perCore.map { ($0.name, String($0.value(in: system, core: CoreID(c)) ?? 0)) }
             return object([("core", String(c))] + values, indent: "    ")
         }
-        let categories = CycleCategory.allCases.map { ($0.description, String(system.statistic("cycles.\($0)") ?? 0)) }
+        let categories = CycleCategory.allCases.filter { $0 != .vm || system.hasVirtualMachines }
+            .map { ($0.description, String(system.statistic("cycles.\($0)") ?? 0)) }
         let buckets = histogram.buckets.map { "{\"low\": \($0.low), \"high\": \($0.high), \"accesses\": \($0.count)}" }
         let flat = system.statisticNames.map { ($0, String(system.statistic($0) ?? 0)) }
         return object([
@@ -104,6 +107,11 @@ public enum EventFormatter {
         case .pscHit(let level, let va): return "psc hit: walk starts at the \(level) level for \(va)"
         case .walkReference(let step):
             return "walk reads \(step.level)[\(step.index)] of table \(step.table.rawValue) = \(step.entry)"
+        case .nestedWalkReference(let step):
+            return "nested walk reads \(step.level)[\(step.index)] of table \(step.table.rawValue) = \(step.entry)"
+        case .eptViolation(let v):
+            return "EPT violation: \(v.kind) guest-physical \(hex(v.guestPhysical)) for \(v.guestLinear)"
+                + (v.isFinalAddress ? "" : " (guest paging structure)") + " qualification \(hex(v.qualification))"
         case .walkDone(let va, let t, let ad):
             return "walk done \(va) -> frame \(t.frame.rawValue) (\(t.size))" + (ad > 0 ? ", set \(ad) A/D bit(s)" : "")
         case .pageFault(let code, let cr2): return "#PF error code \(code) CR2=\(cr2)"
@@ -156,6 +164,13 @@ extension EventFormatter {
         case .walkReference(let step):
             return named("walk_reference", ("level", string(step.level.description)), ("table", String(step.table.rawValue)),
                          ("index", String(step.index)), ("entry", string(hex(step.entry.rawValue))))
+        case .nestedWalkReference(let step):
+            return named("nested_walk_reference", ("level", string(step.level.description)), ("table", String(step.table.rawValue)),
+                         ("index", String(step.index)), ("entry", string(hex(step.entry.rawValue))))
+        case .eptViolation(let v):
+            return named("ept_violation", ("access", string(v.kind.description)), ("gpa", string(hex(v.guestPhysical))),
+                         va(v.guestLinear), ("final", v.isFinalAddress ? "true" : "false"),
+                         ("qualification", string(hex(v.qualification))))
         case .walkDone(let address, let translation, let bits):
             return named("walk_done", va(address), ("frame", String(translation.frame.rawValue)),
                          ("size", string(translation.size.description)), ("accessed_dirty_bits_set", String(bits)))

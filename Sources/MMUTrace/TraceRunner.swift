@@ -33,6 +33,8 @@ public struct TraceRunner {
     var processes: [UInt64: ProcessID?] = [:]
     /// What the trace says each core runs, to tell a killed process's core.
     var running: [UInt64?]
+    /// The system's VM for each VMID (nil: the host had no frame for it).
+    var virtualMachines: [UInt64: Int?] = [:]
 
     public init(trace: MMTReader.Trace, logEvents: Bool = false, checkCoherence: Bool = false) {
         self.trace = trace
@@ -94,12 +96,30 @@ public struct TraceRunner {
         switch line.directive {
         case .set:
             break
-        case .process(let pid):
-            let id = system.createProcess()
+        case .process(let pid, let vmID):
+            let id: ProcessID
+            if let vmID {
+                guard let vm = virtualMachines[vmID] ?? nil else {
+                    processes[pid] = .some(nil)
+                    warnings.append(TraceWarning(line: line.line, message: "process \(pid) starts dead: VM \(vmID) could not be created"))
+                    return
+                }
+                id = system.createProcess(inVM: vm)
+            } else {
+                id = system.createProcess()
+            }
             processes[pid] = id
             if !system.isAlive(id) {
                 warnings.append(TraceWarning(line: line.line, message: "process \(pid) starts dead: no frame is left for its PML4 (out of memory)"))
             }
+        case .vm(let vmID, let frames):
+            let vm = system.createVirtualMachine(id: vmID, frames: Int(frames))
+            virtualMachines[vmID] = vm
+            if vm == nil {
+                warnings.append(TraceWarning(line: line.line, message: "VM \(vmID) could not be created: no host frame is left for its nested root"))
+            }
+        case .ksm(let core):
+            system.mergeSamePages(core: CoreID(core))
         case .switch(let core, let pid):
             running[core] = pid
             system.contextSwitch(core: CoreID(core), to: pid.flatMap(process))

@@ -13,6 +13,9 @@ struct Validator {
     var regions: [UInt64: RegionList] = [:]
     /// The PID each core runs (nil: idle).
     var running: [UInt64?] = []
+    /// VMs declared so far, and the VM of each live guest process.
+    var virtualMachines: Set<UInt64> = []
+    var processVM: [UInt64: UInt64] = [:]
 
     init(file: String) { self.file = file }
 
@@ -65,10 +68,25 @@ struct Validator {
         switch line.directive {
         case .set:
             break
-        case .process(let pid):
+        case .process(let pid, let vm):
             guard regions[pid] == nil else { throw fail(1, "process \(pid) already exists") }
             guard regions.count < Self.maximumProcesses else { throw fail(1, "more than \(Self.maximumProcesses) processes alive at once") }
+            if let vm {
+                guard virtualMachines.contains(vm) else { throw fail(3, "VM \(vm) does not exist (declare it with 'vm \(vm) FRAMES' first)") }
+                processVM[pid] = vm
+            }
             regions[pid] = RegionList()
+        case .vm(let id, let frames):
+            guard !virtualMachines.contains(id) else { throw fail(1, "VM \(id) already exists") }
+            guard virtualMachines.count < Int(VirtualMachineControls.maximumVPID) else {
+                throw fail(1, "more than \(VirtualMachineControls.maximumVPID) VMs (one VPID each)")
+            }
+            guard frames >= UInt64(Configuration.Limits.frames.lowerBound), frames <= UInt64(Configuration.Limits.frames.upperBound) else {
+                throw fail(2, "FRAMES \(frames) must be \(Configuration.Limits.frames.lowerBound) to \(Configuration.Limits.frames.upperBound)")
+            }
+            virtualMachines.insert(id)
+        case .ksm(let core):
+            guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
         case .switch(let core, let pid):
             guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
             if let pid, regions[pid] == nil { throw fail(2, "process \(pid) does not exist") }
@@ -107,9 +125,11 @@ struct Validator {
             guard regions[child] == nil else { throw fail(2, "process \(child) already exists") }
             guard regions.count < Self.maximumProcesses else { throw fail(2, "more than \(Self.maximumProcesses) processes alive at once") }
             regions[child] = regions[pid]
+            processVM[child] = processVM[pid]
         case .exit(let core):
             let pid = try runningProcess(core)
             regions[pid] = nil
+            processVM[pid] = nil
             for c in running.indices where running[c] == pid { running[c] = nil }
         case .tick(let core):
             guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }
@@ -117,6 +137,9 @@ struct Validator {
             _ = try runningProcess(core)
         case .expect(let key, _):
             guard System.isStatisticName(key, cores: cores) else { throw fail(1, "unknown statistic '\(key)'") }
+            if let (vm, _) = Statistic.resolveGuest(key), !virtualMachines.contains(UInt64(vm)) {
+                throw fail(1, "statistic '\(key)' names VM \(vm), which does not exist here")
+            }
         }
     }
 }

@@ -35,6 +35,11 @@ public enum Pinned {
         case .invlpgb: return 60
         case .tlbsync: return 800
         case .thpSplit: return 3000
+        case .vmExit: return 1300
+        case .vmEntry: return 1100
+        case .vmSwitch: return 2500
+        case .invept: return 170
+        case .ksmPage: return 33
         }
     }
 

@@ -12,7 +12,14 @@ enum IPIShootdown: TLBShootdown {
         let latency = kernel.configuration.costs[.ipiLatency]
         var arrivals: [CycleCount] = []
         arrivals.reserveCapacity(request.targets.count)
+        // Inside a guest the ICR write traps: a VM exit and entry per send.
+        let inGuest = kernel.guest != nil
+        let targetExits = inGuest && kernel.configuration.virtualIPIs == .trapped
         for target in request.targets {
+            if inGuest {
+                machine[initiator].charge(.vmExit)
+                machine[initiator].charge(.vmEntry)
+            }
             machine[initiator].charge(.ipiSend)
             kernel.statistics[initiator.rawValue].ipis &+= 1
             machine.note(.sendIPI(to: target), on: initiator)
@@ -25,8 +32,11 @@ enum IPIShootdown: TLBShootdown {
             machine.note(.ipiTaken(from: initiator), on: target)
             let taken = machine[target].clock
             machine[target].begin(.ipiHandler)
+            // A trapped interrupt: an exit to inject it, and another for its EOI.
+            if targetExits { machine[target].charge(.vmExit); machine[target].charge(.vmEntry) }
             machine[target].charge(.ipiHandler)
             kernel.invalidate(request.span, of: request.process, on: target, as: .shootdown, machine: &machine)
+            if targetExits { machine[target].charge(.vmExit); machine[target].charge(.vmEntry) }
             machine[target].end(.ipiHandler)
             kernel.statistics[target.rawValue].shootdownTargetCycles &+= machine[target].clock - taken
             lastAck = max(lastAck, machine[target].clock &+ latency)
