@@ -177,10 +177,10 @@ public struct CostModel: Hashable, Sendable {
         case .invlpgb: return 100          // [AMDAPM3][vanRiel25] asynchronous broadcast, issue cost below local INVLPG (estimate)
         case .tlbsync: return 600          // [vanRiel25] estimate between one core-to-core round trip (~240) and an IPI round trip (~2300)
         case .thpSplit: return 32000       // [Calib26] measured here: child write after fork (split + 4 KiB copy) 14.1-14.7 us at 3 GHz, less the model of everything else (docs/calibration.md)
-        case .vmExit: return 700           // [Dall16][Agesen12] VM exit half of a ~1,400-cycle Skylake-era round trip (hardware transition only)
-        case .vmEntry: return 700          // [Dall16][Agesen12] VM entry, the other half of the round trip
-        case .vmSwitch: return 2000        // [Dall16] switching the loaded VMCS/VM state between VMs or to the host, on top of cost.switch (estimate, see doc)
-        case .invept: return 600           // [IntelSDM-30] INVEPT single-context, microcoded; estimate between INVLPG (260) and a full flush plus EPT structure drop
+        case .vmExit: return 650           // [Dall16] half of the 1,300-cycle x86 KVM hypercall round trip
+        case .vmEntry: return 650          // [Dall16] the other half of the round trip
+        case .vmSwitch: return 2000        // estimate: VMPTRLD and guest state load, on top of cost.switch (docs/cost-model.md)
+        case .invept: return 600           // estimate: INVEPT single-context, between INVLPG (260) and a flush with its refills [SDM3C] 29.4.3
         case .ksmPage: return 1500         // [Arcangeli09] KSM compares a page (memcmp of 4 KiB against a tree node) and checksums it: ~0.5 us at 3 GHz (estimate, see doc)
         }
     }

@@ -308,6 +308,10 @@ public struct Machine: Sendable {
     public struct PageTables: Sendable {
         public let memory: PhysicalMemory
         public let view: VirtualMachineControls?
+        public init(memory: PhysicalMemory, view: VirtualMachineControls?) {
+            self.memory = memory
+            self.view = view
+        }
         public func readEntry(_ table: FrameNumber, _ index: UInt64) -> PageTableEntry {
             guard let view else { return memory.readEntry(table, index) }
             guard let host = Machine.nestedLeaf(of: table, in: view, memory: memory) else { return .empty }

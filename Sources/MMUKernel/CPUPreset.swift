@@ -3,7 +3,7 @@ import MMUHardware
 /// A real microarchitecture's geometry and costs (`--cpu NAME`), each figure
 /// cited in docs/cost-model.md. A preset sets every configuration key except
 /// the machine's size and policies (`cores`, `frames`, `pcid`, `zero_page`,
-/// `fork`, `shootdown`, `flush_ceiling`) and `cost.walk.ref`, whose absence
+/// `fork`, `shootdown`, `flush_ceiling`, `thp`, the paging levels, `vm.ipi`) and `cost.walk.ref`, whose absence
 /// lets the page-table line cache decide what each walker reference costs.
 public struct CPUPreset: Sendable {
     public var name: String
@@ -15,6 +15,7 @@ public struct CPUPreset: Sendable {
     /// The keys a preset leaves alone.
     public static let machineKeys: Set<String> = [
         "cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling", "thp", "paging.levels", "cost.walk.ref",
+        "ept.levels", "vm.ipi",
     ]
 
     /// The keys every preset must set.

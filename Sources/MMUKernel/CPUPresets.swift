@@ -68,7 +68,43 @@ extension CPUPreset {
             ("cost.invlpgb", "100"),         // estimate; hypothetical on Intel (no INVLPGB)
             ("cost.tlbsync", "600"),         // estimate [vanRiel25]; hypothetical on Intel
             ("cost.thp.split", "32000"),     // [Calib26]: measured split + copy less the modelled rest (docs/calibration.md)
-        ])
+        ] + intelVirtualization)
+
+    /// Nested structures and VM costs of the Intel presets: the VM exit and
+    /// entry split evenly the 1,300-cycle x86 KVM hypercall round trip of
+    /// [Dall16]; the rest as docs/cost-model.md ("Virtual machines") says.
+    static let intelVirtualization: [(key: String, value: String)] = [
+        ("tlb.nested.entries", "16"),    // [Bhargava08] nested TLB of 16 entries (Intel publishes no size)
+        ("tlb.nested.ways", "16"),       // [Bhargava08] fully associative
+        ("psc.nested.pml5e", "0"),       // as psc.pml5e
+        ("psc.nested.pml4e", "2"),       // as psc.pml4e [Bhattacharjee13] (not verified)
+        ("psc.nested.pdpte", "4"),       // as psc.pdpte
+        ("psc.nested.pde", "32"),        // as psc.pde
+        ("cost.vm.exit", "650"),         // [Dall16] x86 KVM hypercall round trip 1,300 cycles, half of it
+        ("cost.vm.entry", "650"),        // [Dall16] the other half
+        ("cost.vm.switch", "2000"),      // estimate: VMCS switch (VMPTRLD) and guest state load beyond cost.switch
+        ("cost.invept", "600"),          // estimate: between INVLPG (260) and a full flush with its refills [SDM3C] 29.4.3
+        ("cost.ksm.page", "1500"),       // estimate [Arcangeli09]: a 4 KiB compare and checksum, ~0.5 us
+    ]
+
+    /// The AMD presets' VM settings: the round trip of VMRUN to #VMEXIT
+    /// measured on EPYC by a KVM developer ([LKMLSVM20]: 1,344-1,376 cycles),
+    /// split evenly; nested page-walk caches as the native ones.
+    static func amdVirtualization(pageDirectoryCache: String) -> [(key: String, value: String)] {
+        [
+            ("tlb.nested.entries", "16"),    // [Bhargava08] nested TLB of 16 entries (AMD publishes no size)
+            ("tlb.nested.ways", "16"),       // [Bhargava08] fully associative
+            ("psc.nested.pml5e", "0"),       // as psc.pml5e
+            ("psc.nested.pml4e", pageDirectoryCache),  // as psc.pml4e: AMD's page walk cache serves nested walks too
+            ("psc.nested.pdpte", pageDirectoryCache),  // as psc.pdpte
+            ("psc.nested.pde", "32"),        // as psc.pde
+            ("cost.vm.exit", "680"),         // [LKMLSVM20] VMRUN round trip ~1,360 cycles on EPYC, half of it
+            ("cost.vm.entry", "680"),        // [LKMLSVM20] the other half
+            ("cost.vm.switch", "2000"),      // estimate, same cycles as skylake
+            ("cost.invept", "600"),          // estimate (INVLPGA / ASID flush), same cycles as skylake
+            ("cost.ksm.page", "1500"),       // estimate [Arcangeli09], same cycles as skylake
+        ]
+    }
 
     /// The costs of kernel code paths and in-core steps, which every other
     /// preset keeps at Skylake's cycles (rule "same cycles",
@@ -121,7 +157,7 @@ extension CPUPreset {
             ("cost.ipi.latency", "350"),     // derived: same ns
             ("cost.invlpgb", "100"),         // hypothetical on Intel (no INVLPGB): Skylake value
             ("cost.tlbsync", "600"),         // hypothetical on Intel (no TLBSYNC): Skylake value
-        ] + sameCyclesAsSkylake)
+        ] + sameCyclesAsSkylake + intelVirtualization)
 
     /// AMD Zen 3 (Ryzen 5000 "Vermeer", EPYC 7003 "Milan", 2020) at 3.5 GHz.
     public static let zen3 = CPUPreset(
@@ -162,7 +198,7 @@ extension CPUPreset {
             ("cost.ipi.latency", "408"),     // derived: same ns (117 ns) at 3.5 GHz
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] Zen 3 has INVLPGB; estimate, same cycles
             ("cost.tlbsync", "700"),         // [vanRiel25] estimate, same ns (200 ns) at 3.5 GHz
-        ] + sameCyclesAsSkylake)
+        ] + sameCyclesAsSkylake + amdVirtualization(pageDirectoryCache: "32"))
 
     /// AMD Zen 4 (Ryzen 7000 "Raphael", EPYC 9004 "Genoa", 2022) at 3.7 GHz.
     public static let zen4 = CPUPreset(
@@ -203,5 +239,5 @@ extension CPUPreset {
             ("cost.ipi.latency", "432"),     // derived: same ns (117 ns) at 3.7 GHz
             ("cost.invlpgb", "100"),         // [AMDAPM3][LinuxINVLPGB] estimate, same cycles
             ("cost.tlbsync", "740"),         // [vanRiel25] estimate, same ns (200 ns) at 3.7 GHz
-        ] + sameCyclesAsSkylake)
+        ] + sameCyclesAsSkylake + amdVirtualization(pageDirectoryCache: "32"))
 }

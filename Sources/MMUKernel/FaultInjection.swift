@@ -15,4 +15,6 @@ struct KernelDefects: OptionSet, Sendable {
     static let cowBreakWithoutInvalidation = KernelDefects(rawValue: 1 << 3)
     /// Frames are handed out without being zeroed (still charged as zeroed).
     static let skipZeroFill = KernelDefects(rawValue: 1 << 4)
+    /// The hypervisor remaps a nested entry without INVEPT anywhere.
+    static let skipNestedShootdown = KernelDefects(rawValue: 1 << 5)
 }

@@ -202,7 +202,7 @@ extension Statistic {
     /// The Markdown table of every statistic, in report order: statistic,
     /// unit, per core or total, meaning. docs/reference/statistics.md holds a
     /// copy, which a test keeps equal to this.
-    public static func referenceTable(_ statistics: [Statistic] = all) -> String {
+    public static func referenceTable(_ statistics: [Statistic] = all + virtualization) -> String {
         MarkdownTable.render(
             [("statistic", .left), ("unit", .left), ("per core or total", .left), ("meaning", .left)],
             rows: statistics.map { ["`\($0.name)`", $0.unit, $0.scope.rawValue, $0.meaning] })

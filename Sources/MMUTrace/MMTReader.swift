@@ -214,7 +214,9 @@ public struct MMTReader {
             if fields.count == 2 {
                 directive = .process(pid: try number(1, "PID"))
             } else {
-                guard fields[2].text == "vm" else { throw fail(2, "expected 'vm VMID' after the PID, found '\(printable(fields[2].text))'") }
+                guard fields[2].text == "vm" else {
+                    throw fail(2, "unexpected '\(printable(fields[2].text))': 'process' takes PID [vm VMID]")
+                }
                 guard fields.count == 4 else { throw fail(3, "'process PID vm' needs the VMID") }
                 directive = .process(pid: try number(1, "PID"), vm: try number(3, "VMID"))
             }

@@ -20,11 +20,11 @@ private let prelude = "process 1\nswitch 0 1\n"
 /// standard output and exits 2).
 let corpus: [(trace: String, line: Int, column: Int, message: String)] = [
     // Unknown, missing, extra.
-    ("frob 0", 1, 1, "unknown directive 'frob' (expected set, process, switch, map, unmap, protect, madvise, fork, exit, tick, r, w, x or expect)"),
+    ("frob 0", 1, 1, "unknown directive 'frob' (expected set, vm, process, switch, map, unmap, protect, madvise, fork, exit, tick, ksm, r, w, x or expect)"),
     ("set cores", 1, 10, "'set' needs KEY VALUE"),
     ("set cores 2 3", 1, 13, "unexpected '3': 'set' takes KEY VALUE"),
-    ("process", 1, 8, "'process' needs PID"),
-    ("process 1 2", 1, 11, "unexpected '2': 'process' takes PID"),
+    ("process", 1, 8, "'process' needs PID [vm VMID]"),
+    ("process 1 2", 1, 11, "unexpected '2': 'process' takes PID [vm VMID]"),
     ("switch 0", 1, 9, "'switch' needs CORE PID|idle"),
     (prelude + "map 0 0x1000 1", 3, 15, "'map' needs CORE VA PAGES PERM [2m|1g]"),
     (prelude + "map 0 0x1000 1 rw x", 3, 19, "page size 'x' must be 2m or 1g"),
@@ -111,6 +111,7 @@ struct BadInputTests {
         case "fork": #expect(message == "fork takes one of cow, copy, not 'bogus'\n")
         case "shootdown": #expect(message == "shootdown takes one of ipi, broadcast, deferred, not 'bogus'\n")
         case "thp": #expect(message == "thp takes one of always, madvise, never, not 'bogus'\n")
+        case "vm.ipi": #expect(message == "vm.ipi takes one of trapped, posted, not 'bogus'\n")
         default:
             #expect(message.hasPrefix("'bogus' is not a number (\(key) takes "), "\(message)")
         }
@@ -120,7 +121,7 @@ struct BadInputTests {
     func garbage() {
         let result = run("garbage.mmt", [0, 1, 0xFF, 0x20, 0x41, 0x0A])
         #expect(result.status == 2 && result.out.isEmpty)
-        #expect(result.err.hasSuffix(":1:1: unknown directive '\\u{0}\\u{1}\\u{fffd}' (expected set, process, switch, map, unmap, protect, madvise, fork, exit, tick, r, w, x or expect)\n"))
+        #expect(result.err.hasSuffix(":1:1: unknown directive '\\u{0}\\u{1}\\u{fffd}' (expected set, vm, process, switch, map, unmap, protect, madvise, fork, exit, tick, ksm, r, w, x or expect)\n"))
     }
 
     @Test("a 1 MB line is refused at the line-length limit instead of being read")

@@ -51,12 +51,14 @@ private func everyKeyChanged() throws -> Configuration {
 struct ConfigurationKeyTests {
     @Test("the declarations list the keys in the order reports and configuration files always used")
     func declarationOrder() {
-        let expected = ["cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling", "paging.levels", "thp",
+        let expected = ["cores", "frames", "pcid", "zero_page", "fork", "shootdown", "flush_ceiling", "paging.levels", "ept.levels", "vm.ipi", "thp",
                         "tlb.l1d.entries", "tlb.l1d.ways", "tlb.l1i.entries", "tlb.l1i.ways",
                         "tlb.l2.entries", "tlb.l2.ways",
                         "tlb.l1d.2m.entries", "tlb.l1d.2m.ways", "tlb.l1d.1g.entries", "tlb.l1d.1g.ways",
                         "tlb.l1i.2m.entries", "tlb.l1i.2m.ways", "tlb.l2.1g.entries", "tlb.l2.1g.ways",
                         "psc.pml5e", "psc.pml4e", "psc.pdpte", "psc.pde",
+                        "tlb.nested.entries", "tlb.nested.ways",
+                        "psc.nested.pml5e", "psc.nested.pml4e", "psc.nested.pdpte", "psc.nested.pde",
                         "ptcache.l1d.lines", "ptcache.l2.lines", "ptcache.llc.lines"]
             + CostKey.allCases.map(\.name)
         #expect(Configuration.declarations.map(\.name) == expected)

@@ -12,6 +12,7 @@ import MMUHardware
 /// next entry into it.
 enum NestedShootdown {
     static func invalidate(vm: Int, initiator: CoreID?, kernel: inout Kernel, machine: inout Machine) {
+        if kernel.injects(.skipNestedShootdown) { return }
         let vpid = kernel.hypervisor.machines[vm].controls.vpid
         var targets: [CoreID] = []
         for c in machine.cores.indices where c != initiator?.rawValue {
