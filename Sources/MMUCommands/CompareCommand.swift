@@ -60,8 +60,8 @@ enum CompareCommand: Command {
         if named == nil, let written = arguments.written(ScenarioCommand.rounds) {
             return refuse("\(written): goes with --scenario NAME (a trace's rounds are its own lines)", console)
         }
-        if named == .thp, let written = arguments.written(ScenarioCommand.rounds) {
-            return refuse("\(written): the thp scenario has fixed phases; --rounds does not apply to it", console)
+        if let named, named == .thp || named == .vmCow, let written = arguments.written(ScenarioCommand.rounds) {
+            return refuse("\(written): the \(named.rawValue) scenario has fixed phases; --rounds does not apply to it", console)
         }
         guard let settings = Settings(arguments, command: declaration.name, console: console) else { return 2 }
         var text: String? = nil

@@ -21,6 +21,8 @@ enum ScenarioCommand: Command {
         --sweep cores=... works.
         thp: huge pages through fork. With --report it is run phase by phase (docs/calibration.md,
         "scenario thp").
+        vm-cow: two VMs share an image through ksm, then one rewrites part of it. With --report it
+        is run phase by phase beside the same workload run natively (docs/virtualization.md).
         """,
         arguments: [ArgumentDeclaration("NAME", help: Scenario.allCases.map { "\($0.rawValue): \($0.summary)" }.joined(separator: "\n"),
                                         completion: .choices(Scenario.allCases.map(\.rawValue)))],
@@ -31,15 +33,25 @@ enum ScenarioCommand: Command {
             console.err("mmusim scenario: name one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))\n")
             return 2
         }
-        if scenario == .thp, let written = arguments.written(cores) ?? arguments.written(rounds) {
-            return refuse("\(written): scenario thp has fixed phases (one core, no rounds)", console)
+        if scenario != .threadsUnmap && scenario != .vmThreadsUnmap, let written = arguments.written(cores) ?? arguments.written(rounds) {
+            return refuse("\(written): scenario \(scenario.rawValue) has fixed phases (no cores or rounds to set)", console)
         }
         if arguments.contains(modelOnly), !arguments.contains(report) { return refuse("--model-only goes with --report", console) }
         guard arguments.contains(report) else {
             console.out(scenario.trace(cores: arguments.value(cores) ?? 16, rounds: arguments.value(rounds) ?? Scenario.defaultRounds))
             return 0
         }
-        guard scenario == .thp else { return refuse("--report: only scenario thp has phases", console) }
+        if scenario == .vmCow {
+            if arguments.contains(modelOnly) { return refuse("--model-only: scenario vm-cow has no host probe", console) }
+            do throws(TraceError) {
+                console.out(try VMCowReport.table())
+            } catch {
+                console.err("\(error)\n")
+                return 2
+            }
+            return 0
+        }
+        guard scenario == .thp else { return refuse("--report: only scenarios thp and vm-cow have phases", console) }
         let phases: [Scenario.PhaseResult]
         do throws(TraceError) {
             phases = try THPScenarioReport.phases()
