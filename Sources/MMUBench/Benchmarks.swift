@@ -157,7 +157,7 @@ extension Benchmark {
                   defaultSize: 4_000_000,
                   prepare: { _ in hugeRegion(hugePages: 128, thp: .never, touch: true) },
                   run: { system, count in randomLoads(&system, hugePages: 128, count: count) }),
-    ] + replays + ShootdownStrategy.allCases.map { strategy in
+    ] + nestedWalks + replays + ShootdownStrategy.allCases.map { strategy in
         Benchmark(name: "shootdown-64-\(strategy.rawValue)", unit: "unmaps",
                   summary: "64 threads on 64 cores; 2048 one-page unmaps, every core caching the page (\(strategy.rawValue))",
                   defaultSize: 2048,

@@ -14,8 +14,10 @@ public enum TranslationOutcome: Sendable {
     case translated(PhysicalAddress)
     /// The walker raised #PF with this error code; CR2 is the address translated.
     case pageFault(PageFaultErrorCode)
-    /// A guest's walk found no nested mapping that permits the access: a VM exit.
-    case eptViolation(EPTViolation)
+    /// A guest's walk found no nested mapping that permits the access: a VM
+    /// exit, whose exit qualification is in the core's `exitQualification`
+    /// (kept out of this enum so a translation returns in registers).
+    case eptViolation
 }
 
 /// One logical processor: its clock, TLBs, paging-structure caches and CR3.
@@ -51,6 +53,9 @@ public struct Core: Sendable {
     public internal(set) var nestedPDECache: PagingStructureCache
     /// The VM this core runs (its VMCS), nil while it runs the host.
     public internal(set) var vmcs: VirtualMachineControls?
+    /// The last VM exit's EPT violation (the VMCS's exit-qualification and
+    /// guest-address fields).
+    public internal(set) var exitQualification: EPTViolation?
     /// The loaded address space; nil while the core runs no user process.
     public internal(set) var cr3: ControlRegister3?
     public internal(set) var account = CycleAccount()

@@ -214,7 +214,8 @@ public struct Machine: Sendable {
                 case .skipInstruction: return .abandoned(.instructionSkipped)
                 case .processKilled: return .abandoned(.processKilled)
                 }
-            case .eptViolation(let violation):
+            case .eptViolation:
+                guard let violation = cores[core.rawValue].exitQualification else { return .abandoned(.instructionSkipped) }
                 switch os.handleEPTViolation(violation, on: core, machine: &self) {
                 case .retry:
                     faults += 1

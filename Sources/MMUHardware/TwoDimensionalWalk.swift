@@ -73,6 +73,12 @@ extension Core {
         }
     }
 
+    /// A VM exit for `violation`: its qualification goes where the VMCS keeps it.
+    mutating func exit(_ violation: EPTViolation) -> TranslationOutcome {
+        exitQualification = violation
+        return .eptViolation
+    }
+
     /// The longest nested-PSC match for guest-physical `address` (one
     /// `cost.walk.psc` per nested walk while the nested caches are on).
     mutating func nestedWalkStart(_ address: VirtualAddress, _ vmcs: VirtualMachineControls) -> WalkStart {
@@ -137,7 +143,7 @@ extension Core {
             let host: Translation
             switch translateGuestPhysical(gpa, .read, vmcs, guestLinear: address, isFinal: false, memory: &memory) {
             case .translated(let translation): host = translation
-            case .violation(let violation): return .eptViolation(violation)
+            case .violation(let violation): return exit(violation)
             }
             let entry = memory.readEntry(host.frame, index)
             let step = PageWalker.Step(level: level, table: host.frame, index: index, entry: entry)
@@ -161,7 +167,7 @@ extension Core {
                 let data: Translation
                 switch translateGuestPhysical(final, kind, vmcs, guestLinear: address, isFinal: true, memory: &memory) {
                 case .translated(let translation): data = translation
-                case .violation(let violation): return .eptViolation(violation)
+                case .violation(let violation): return exit(violation)
                 }
                 // Setting A or D in a guest entry writes its table: the nested tables must allow it.
                 var bitsSet = 0
@@ -176,7 +182,7 @@ extension Core {
                     let entryAddress = at.table.rawValue << Paging.pageShift | at.index << 3
                     if case .violation(let violation) = translateGuestPhysical(entryAddress, .write, vmcs, guestLinear: address,
                                                                                isFinal: false, memory: &memory) {
-                        return .eptViolation(violation)
+                        return exit(violation)
                     }
                     memory.writeEntry(hostSteps[i].table, hostSteps[i].index, updated)
                 }

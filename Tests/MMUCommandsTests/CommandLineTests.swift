@@ -102,7 +102,7 @@ struct CommandLineTests {
         (["compare", "--sweep", "nosuch=1,2", "x.mmt"], "mmusim compare: --sweep nosuch=1,2: takes KEY=V1,V2,... with a configuration key"),
         (["compare", "--sweep=cores=2,zero", "x.mmt"], "mmusim compare: --sweep=cores=2,zero: 'zero' is not a number (cores takes 1 to 1024)"),
         (["compare", "--sweep", "cores=", "x.mmt"], "mmusim compare: --sweep cores=: needs at least one value"),
-        (["compare", "--scenario", "nosuch"], "mmusim compare: --scenario nosuch: unknown scenario 'nosuch' (threads-unmap, thp)"),
+        (["compare", "--scenario", "nosuch"], "mmusim compare: --scenario nosuch: unknown scenario 'nosuch' (threads-unmap, vm-threads-unmap, thp, vm-cow)"),
         (["compare", "--scenario", "threads-unmap", "--rounds", "0"], "mmusim compare: --rounds 0: takes a number from 1 to 100000"),
         (["scenario", "threads-unmap", "--cores", "2000"], "mmusim scenario: --cores 2000: takes a number from 1 to 1024"),
         (["scenario", "threads-unmap", "--rounds"], "mmusim scenario: --rounds: needs a value (--rounds N)"),

@@ -9,7 +9,7 @@ struct ScenarioReportCommandTests {
         #expect(result.status == 0)
         #expect(result.out.hasPrefix("# mmusim scenario thp: "))
         #expect(result.out.contains("\nset thp madvise\n") && result.out.contains("\nmadvise 0 0x40000000 16384 hugepage\n"))
-        #expect(mmusim(["scenario", "nosuch"]).err == "mmusim scenario: name one of threads-unmap, thp\n")
+        #expect(mmusim(["scenario", "nosuch"]).err == "mmusim scenario: name one of threads-unmap, vm-threads-unmap, thp, vm-cow\n")
     }
 
     @Test("--report --model-only prints one row per phase with n/a for Linux")
@@ -26,7 +26,7 @@ struct ScenarioReportCommandTests {
     @Test("--report is refused for a scenario without phases, and --model-only without --report")
     func refusals() {
         let report = mmusim(["scenario", "threads-unmap", "--report"])
-        #expect(report.status == 2 && report.err.hasPrefix("mmusim scenario: --report: only scenario thp has phases\n"))
+        #expect(report.status == 2 && report.err.hasPrefix("mmusim scenario: --report: only scenarios thp and vm-cow have phases\n"))
         let modelOnly = mmusim(["scenario", "thp", "--model-only"])
         #expect(modelOnly.status == 2 && modelOnly.err.hasPrefix("mmusim scenario: --model-only goes with --report\n"))
     }
