@@ -22,6 +22,8 @@ public struct VirtualMachine: Sendable {
 /// shootdowns (`NestedShootdown`), and same-page merging (`SamePageMerging`).
 public struct Hypervisor: Sendable {
     public internal(set) var machines: [VirtualMachine] = []
+    /// Each VM's guest kernel, by VM index.
+    public internal(set) var guests: [Kernel] = []
 
     /// The leaf flags of a nested entry the hypervisor installs. Nested
     /// walks are user-mode accesses (APM 15.25.5), so U/S is set; D marks a
@@ -230,5 +232,46 @@ extension Kernel {
         guard let core else { return machine.storeEntry(entry, in: table, at: index) }
         machine[core].charge(.pteWrite)
         machine.storeEntry(entry, in: table, at: index, from: core)
+    }
+}
+
+extension Kernel {
+    /// A kernel that stands in a slot while the one it holds is lent out
+    /// (never run; copying it shares its storage, so no allocation).
+    static let vacant: Kernel = {
+        var configuration = Configuration()
+        configuration.frames = 2
+        configuration.cores = 1
+        return Kernel(configuration: configuration)
+    }()
+
+    /// Runs guest `vm`'s kernel (this is the host's): kernel code then
+    /// addresses the VM's guest-physical frames, and this kernel is lent to
+    /// the guest's so that its stores, and the accesses it handles, can raise
+    /// EPT violations to the hypervisor. Both moves are swaps: no copy. A
+    /// store the host had no frame for kills the process `core` runs in the
+    /// guest.
+    mutating func withGuest<R>(_ vm: Int, core: CoreID?, machine: inout Machine,
+                               _ body: (inout Kernel, inout Machine) -> R) -> R {
+        var guest = Kernel.vacant
+        swap(&guest, &hypervisor.guests[vm])
+        swap(&self, &guest.lentHost[0])
+        machine.setSoftwareView(guest.guest?.controls)
+        let result = body(&guest, &machine)
+        if guest.hostOutOfMemory {
+            guest.hostOutOfMemory = false
+            if let core, let process = guest.scheduler[core] { guest.outOfMemory(process, on: core, machine: &machine) }
+        }
+        machine.setSoftwareView(nil)
+        swap(&self, &guest.lentHost[0])
+        swap(&guest, &hypervisor.guests[vm])
+        return result
+    }
+
+    /// The guest a core's exception belongs to, when this host kernel
+    /// receives it for a core running a VM.
+    @inline(__always) func guestOf(_ core: CoreID, _ machine: Machine) -> Int? {
+        guard guest == nil, let vpid = machine.cores[core.rawValue].vmcs?.vpid else { return nil }
+        return Int(vpid) - 1
     }
 }

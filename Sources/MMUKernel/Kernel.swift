@@ -36,6 +36,7 @@ public struct Kernel: Sendable {
     /// The coherence checker (`--check-coherence`), when on.
     var checker: CoherenceChecker?
     /// Whether the checker is on, as a plain flag the access path reads.
+    /// (The host's kernel forwards a guest core's translations to its guest's checker.)
     public internal(set) var observesTranslations = false
     #if MMUSIM_FAULT_INJECTION
     /// Deliberate bugs, for tests that show the checkers catch them.
@@ -151,6 +152,7 @@ public struct Kernel: Sendable {
 /// The kernel's entry points for what the hardware raises.
 extension Kernel: ExceptionHandler {
     public mutating func handlePageFault(_ fault: PageFault, on core: CoreID, machine: inout Machine) -> FaultResolution {
+        if let vm = guestOf(core, machine) { return forwardPageFault(fault, to: vm, on: core, machine: &machine) }
         let resolution = PageFaultHandler.handle(fault, on: core, kernel: &self, machine: &machine)
         if resolution == .retry { machine.note(.retry(fault.cr2), on: core) }
         return resolution
@@ -158,6 +160,7 @@ extension Kernel: ExceptionHandler {
 
     /// #GP on a non-canonical address, delivered as SIGSEGV.
     public mutating func handleGeneralProtection(_ address: VirtualAddress, on core: CoreID, machine: inout Machine) {
+        if let vm = guestOf(core, machine) { return forwardGeneralProtection(address, to: vm, on: core, machine: &machine) }
         machine[core].begin(.pageFault)
         defer { machine[core].end(.pageFault) }
         machine[core].charge(.faultEntry)
@@ -171,21 +174,51 @@ extension Kernel: ExceptionHandler {
     /// host's hypervisor handles it (a VM exit and entry around host
     /// demand-zero or host copy-on-write). With no host frame left, the
     /// process that faulted is killed.
+    @inline(never)
     public mutating func handleEPTViolation(_ violation: EPTViolation, on core: CoreID, machine: inout Machine) -> FaultResolution {
-        guard let guest, !lentHost.isEmpty else { return .skipInstruction }
-        if lentHost[0].resolveNestedFault(vm: guest.vm, guestFrame: violation.guestFrame, write: violation.kind == .write,
-                                          violation: violation, on: core, machine: &machine) {
+        guard let vm = guestOf(core, machine) else { return .skipInstruction }
+        if resolveNestedFault(vm: vm, guestFrame: violation.guestFrame, write: violation.kind == .write,
+                              violation: violation, on: core, machine: &machine) {
             return .retry
         }
-        if let process = scheduler[core] { outOfMemory(process, on: core, machine: &machine) }
-        return .processKilled
+        // No host frame left: the guest process that faulted is killed.
+        return withGuest(vm, core: core, machine: &machine) { guest, machine in
+            if let process = guest.scheduler[core] { guest.outOfMemory(process, on: core, machine: &machine) }
+            return .processKilled
+        }
     }
 
     public mutating func observe(_ address: VirtualAddress, _ kind: AccessKind, translatedTo physical: PhysicalAddress,
                                  on core: CoreID, machine: Machine) {
+        if let vm = guestOf(core, machine) { return forwardObservation(address, kind, physical, to: vm, on: core, machine: machine) }
         guard var checking = checker else { return }
         checker = nil
         checking.checkTranslation(core: core, address, kind, physical, kernel: self, machine: machine)
         checker = checking
+    }
+}
+
+/// A host kernel's hand-over of a guest core's exceptions to the guest's
+/// kernel (out of line: the host's own fault path stays as it was).
+extension Kernel {
+    @inline(never)
+    mutating func forwardPageFault(_ fault: PageFault, to vm: Int, on core: CoreID, machine: inout Machine) -> FaultResolution {
+        withGuest(vm, core: core, machine: &machine) { guest, machine in guest.handlePageFault(fault, on: core, machine: &machine) }
+    }
+
+    @inline(never)
+    mutating func forwardGeneralProtection(_ address: VirtualAddress, to vm: Int, on core: CoreID, machine: inout Machine) {
+        withGuest(vm, core: core, machine: &machine) { guest, machine in
+            guest.handleGeneralProtection(address, on: core, machine: &machine)
+        }
+    }
+
+    @inline(never)
+    mutating func forwardObservation(_ address: VirtualAddress, _ kind: AccessKind, _ physical: PhysicalAddress, to vm: Int,
+                                     on core: CoreID, machine: Machine) {
+        var machine = machine
+        withGuest(vm, core: nil, machine: &machine) { guest, machine in
+            guest.observe(address, kind, translatedTo: physical, on: core, machine: machine)
+        }
     }
 }

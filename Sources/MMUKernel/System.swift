@@ -21,8 +21,9 @@ public struct System: Sendable {
     public private(set) var machine: Machine
     /// The host's kernel (with the hypervisor, which owns every VM's nested tables).
     public private(set) var kernel: Kernel
-    /// Each VM's guest kernel, by VM index (`vm` directives in order).
-    public private(set) var guests: [Kernel] = []
+    /// Each VM's guest kernel, by VM index (`vm` directives in order); the
+    /// hypervisor keeps them.
+    public var guests: [Kernel] { kernel.hypervisor.guests }
     /// The VM each core is in (nil: the host), as its loaded VMCS says.
     public private(set) var coreVM: [Int?]
     /// Each VM's identifier as the trace names it (`vm VMID FRAMES`), by index.
@@ -37,7 +38,7 @@ public struct System: Sendable {
     }
 
     /// Whether the run has virtual machines (then it reports their statistics).
-    public var hasVirtualMachines: Bool { !guests.isEmpty }
+    public private(set) var hasVirtualMachines = false
 
     public var configuration: Configuration { kernel.configuration }
     public var coreCount: Int { machine.cores.count }
@@ -62,15 +63,12 @@ public struct System: Sendable {
 
     /// One trace access: an 8-byte load or store, or a 1-byte fetch. An access
     /// that crosses a page translates both pages.
-    public mutating func access(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64 = 0) -> AccessResult {
+    @inline(__always) public mutating func access(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, store value: UInt64 = 0) -> AccessResult {
         let operation: MemoryOperation
         switch kind {
         case .read: operation = .load(address)
         case .write: operation = .store(address, value)
         case .fetch: operation = .fetch(address)
-        }
-        if let vm = coreVM[core.rawValue] {
-            return inGuest(vm, core: core) { guest, machine in Self.result(machine.execute(operation, on: core, os: &guest)) }
         }
         return Self.result(machine.execute(operation, on: core, os: &kernel))
     }
@@ -78,12 +76,7 @@ public struct System: Sendable {
     /// A sized access with no data (a memory-trace record: Lackey, ChampSim):
     /// translates every page the `bytes` from `address` touch, each with its own
     /// lookups, walks and faults, and counts one access (`cost.access` once).
-    public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
-        if let vm = coreVM[core.rawValue] {
-            return inGuest(vm, core: core) { guest, machine in
-                Self.result(machine.execute(.reference(kind, address, bytes: bytes), on: core, os: &guest))
-            }
-        }
+    @inline(__always) public mutating func touch(core: CoreID, _ kind: AccessKind, _ address: VirtualAddress, bytes: UInt64) -> AccessResult {
         return Self.result(machine.execute(.reference(kind, address, bytes: bytes), on: core, os: &kernel))
     }
 
@@ -126,7 +119,7 @@ public struct System: Sendable {
         let target = Self.splitGuestProcess(process)
         if target?.vm != coreVM[c] {
             machine[core].charge(.vmSwitch)
-            if let from = coreVM[c] { guests[from].deschedule(core) } else { kernel.deschedule(core) }
+            if let from = coreVM[c] { kernel.hypervisor.guests[from].deschedule(core) } else { kernel.deschedule(core) }
             coreVM[c] = target?.vm
             machine[core].loadVMCS(target.map { guests[$0.vm].guest?.controls } ?? nil)
             if let vm = target?.vm { NestedShootdown.flushAtEntry(vm: vm, on: core, kernel: &kernel, machine: &machine) }
@@ -193,15 +186,13 @@ public struct System: Sendable {
         var guest = Kernel(configuration: configuration,
                            guest: GuestIdentity(vm: vm, controls: kernel.hypervisor.machines[vm].controls))
         // The slot the host's kernel is lent into while the guest's runs.
-        var vacant = Configuration()
-        vacant.frames = 2
-        vacant.cores = 1
-        guest.lentHost = [Kernel(configuration: vacant)]
+        guest.lentHost = [Kernel.vacant]
         if kernel.observesTranslations {
             guest.checker = CoherenceChecker()
             guest.observesTranslations = true
         }
-        guests.append(guest)
+        kernel.hypervisor.guests.append(guest)
+        hasVirtualMachines = true
         return vm
     }
 
@@ -229,25 +220,9 @@ public struct System: Sendable {
         return inGuest(vm, core: core, body)
     }
 
-    /// Runs guest `vm`'s kernel: kernel code then addresses the VM's
-    /// guest-physical frames, and the host's kernel is lent to it so its
-    /// stores (and the accesses it runs) can raise EPT violations to the
-    /// hypervisor. A store the host had no frame for kills the process
-    /// `core` runs in the guest.
-    @inline(__always)
+    /// Runs guest `vm`'s kernel (`Kernel.withGuest`).
     mutating func inGuest<R>(_ vm: Int, core: CoreID?, _ body: (inout Kernel, inout Machine) -> R) -> R {
-        swap(&kernel, &guests[vm].lentHost[0])
-        machine.setSoftwareView(guests[vm].guest?.controls)
-        let result = body(&guests[vm], &machine)
-        if guests[vm].hostOutOfMemory {
-            guests[vm].hostOutOfMemory = false
-            if let core, let process = guests[vm].scheduler[core] {
-                guests[vm].outOfMemory(process, on: core, machine: &machine)
-            }
-        }
-        machine.setSoftwareView(nil)
-        swap(&kernel, &guests[vm].lentHost[0])
-        return result
+        kernel.withGuest(vm, core: core, machine: &machine, body)
     }
 
     // MARK: Events and checks
@@ -267,8 +242,8 @@ public struct System: Sendable {
             kernel.checker = newValue ? (kernel.checker ?? CoherenceChecker()) : nil
             kernel.observesTranslations = newValue
             for vm in guests.indices {
-                guests[vm].checker = newValue ? (guests[vm].checker ?? CoherenceChecker()) : nil
-                guests[vm].observesTranslations = newValue
+                kernel.hypervisor.guests[vm].checker = newValue ? (guests[vm].checker ?? CoherenceChecker()) : nil
+                kernel.hypervisor.guests[vm].observesTranslations = newValue
             }
         }
     }
@@ -276,7 +251,7 @@ public struct System: Sendable {
     /// Hands over the coherence violations found so far.
     public mutating func drainCoherenceViolations() -> [CoherenceViolation] {
         var all = kernel.checker?.drain() ?? []
-        for vm in guests.indices { all += guests[vm].checker?.drain() ?? [] }
+        for vm in guests.indices { all += kernel.hypervisor.guests[vm].checker?.drain() ?? [] }
         return all
     }
 
