@@ -150,8 +150,8 @@ extension Core {
     }
 
     /// Whether a paging-structure-cache entry of this core points to a table in `frames`.
-    public func cachesPagingStructure(in frames: Range<FrameNumber>) -> Bool {
-        pml5eCache.references(frames) || pml4eCache.references(frames) || pdpteCache.references(frames)
-            || pdeCache.references(frames)
+    public func cachesPagingStructure(in frames: Range<FrameNumber>, where usable: (PCID) -> Bool = { _ in true }) -> Bool {
+        pml5eCache.references(frames, where: usable) || pml4eCache.references(frames, where: usable)
+            || pdpteCache.references(frames, where: usable) || pdeCache.references(frames, where: usable)
     }
 }

@@ -111,7 +111,7 @@ public struct PagingStructureCache: Sendable {
     }
 
     /// Whether some valid entry points to a paging structure in `frames`.
-    public func references(_ frames: Range<FrameNumber>) -> Bool {
-        array.first { frames.contains(FrameNumber($0.table)) } != nil
+    public func references(_ frames: Range<FrameNumber>, where usable: (PCID) -> Bool = { _ in true }) -> Bool {
+        array.first { frames.contains(FrameNumber($0.table)) && usable(PCID($0.pcid)) } != nil
     }
 }

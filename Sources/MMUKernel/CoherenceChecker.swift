@@ -77,7 +77,8 @@ struct CoherenceChecker: Sendable {
                     message: "frame \(stale.frame.rawValue) handed out while \(other.id) still caches a translation to it (\(stale.address), \(stale.pcid))"))
                 return
             }
-            if checkPagingStructures && other.cachesPagingStructure(in: block) {
+            // A guest's paging-structure-cache entries name guest frames, not host ones.
+            if checkPagingStructures && other.cachesPagingStructure(in: block, where: { $0.vpid == 0 }) {
                 violations.append(CoherenceViolation(core: core, clock: clock,
                     message: "frame \(frame.rawValue) handed out while \(other.id)'s paging-structure cache still points to it"))
                 return

@@ -121,7 +121,8 @@ public struct Kernel: Sendable {
         }
         let vpid = guest.controls.vpid
         for f in block.lowerBound.rawValue..<block.upperBound.rawValue {
-            guard let host = machine.hostFrame(of: FrameNumber(f)) else { continue }
+            // A host frame shared by same-page merging is mapped through other guest frames too.
+            guard let host = machine.hostFrame(of: FrameNumber(f)), host.writable else { continue }
             checker?.checkReuse(of: host.frame..<FrameNumber(host.frame.rawValue + 1), by: core, machine: machine,
                                 scheduler: scheduler, pcid: configuration.pcid, usable: { _, pcid in pcid.vpid == vpid },
                                 checkPagingStructures: false)

@@ -150,7 +150,7 @@ extension Kernel {
         var dataFrames: [FrameNumber] = []
         var tableFrames: [FrameNumber] = []
         // Leaves in address order; each table after everything below it.
-        var memory = machine.memory
+        var memory = machine.pageTables
         PageTableVisitor.visit(&memory, root: space.pml4, level: rootLevel, pages: PageTableVisitor.allPages, enter: { _, slot, entry in
             if slot.isLeaf(entry) { Self.appendFrames(of: entry, at: slot, to: &dataFrames) }
             return .descend
