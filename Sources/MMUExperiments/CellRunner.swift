@@ -8,7 +8,8 @@ import MMUKernel
 import MMUTrace
 
 /// What one cell's run gave: its statistics (every `Statistic.all` total, in
-/// that order) and how long it took on the host.
+/// that order, then `Statistic.virtualization`'s when it ran VMs) and how
+/// long it took on the host.
 public struct CellResult: Hashable, Sendable {
     public var index: Int
     /// `Cell.fingerprint` of the cell it ran.
@@ -56,7 +57,8 @@ public enum CellRunner {
         case .success(let finished): system = finished
         case .failure(let failure): return .failure(failure)
         }
-        let statistics = Statistic.all
+        // A run with VMs adds their statistics after the native ones.
+        let statistics = system.reportedStatistics
         return .success(CellResult(index: cell.index, fingerprint: cell.fingerprint, names: statistics.map(\.name),
                                    values: statistics.map { $0.value(in: system) ?? 0 },
                                    wallSeconds: monotonicSeconds() - started))

@@ -38,7 +38,14 @@ public struct ResultTable: Sendable {
         }
     }
 
-    public var statisticNames: [String] { results.first?.names ?? [] }
+    /// The columns: every cell's statistics (the native ones; the VM ones
+    /// too when some cell ran VMs, 0 in a cell that did not).
+    public var statisticNames: [String] { results.max { $0.names.count < $1.names.count }?.names ?? [] }
+
+    /// A cell's values under `statisticNames`.
+    func values(_ result: CellResult) -> [UInt64] {
+        result.values + Array(repeating: 0, count: max(0, statisticNames.count - result.values.count))
+    }
 
     /// RFC 4180 CSV: a header line, then one line per cell.
     public func csv() -> String {
@@ -46,7 +53,7 @@ public struct ResultTable: Sendable {
         let withPreset = !experiment.presets.isEmpty
         var lines = [(experiment.parameterColumns + statisticNames).map(Self.field).joined(separator: ",")]
         for (cell, result) in zip(cells, results) {
-            lines.append((cell.parameters(withPreset: withPreset).map(Self.field) + result.values.map(String.init)).joined(separator: ","))
+            lines.append((cell.parameters(withPreset: withPreset).map(Self.field) + values(result).map(String.init)).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -60,7 +67,7 @@ public struct ResultTable: Sendable {
         var rows: [String] = []
         for (cell, result) in zip(cells, results) {
             let parameters = zip(columns, cell.parameters(withPreset: !experiment.presets.isEmpty)).map { "\(quote($0)): \(quote($1))" }
-            let statistics = zip(result.names, result.values).map { "\(quote($0)): \($1)" }
+            let statistics = zip(statisticNames, values(result)).map { "\(quote($0)): \($1)" }
             rows.append("    {\"index\": \(cell.index), \"wall_microseconds\": \(UInt64(max(0, result.wallSeconds * 1e6).rounded())),\n"
                 + "     \"parameters\": {" + parameters.joined(separator: ", ") + "},\n"
                 + "     \"statistics\": {" + statistics.joined(separator: ", ") + "}}")

@@ -38,6 +38,21 @@ struct SweepTests {
         #expect(lines[9].hasPrefix("scenario:threads-unmap,skylake,deferred,4,"))
     }
 
+    @Test("a sweep over a native and a VM scenario reports the VM statistics for every cell, 0 where there are no VMs")
+    func virtualMachineColumns() throws {
+        let mixed = Experiment(traces: ["scenario:threads-unmap", "scenario:vm-threads-unmap"],
+                               axes: [SweepAxis(key: "cores", values: ["2"])], settings: [Setting(key: "frames", value: "4096")])
+        let outcome = LocalSweep(experiment: mixed, workers: 2).run()
+        let csv = try ResultTable.merge(mixed, outcome.results.compactMap { $0 }).get().csv()
+        let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 3)
+        #expect(Set(rows.map(\.count)).count == 1)
+        let column = try #require(rows[0].firstIndex(of: "cycles.vm"))
+        #expect(rows[1][column] == "0")
+        #expect(Int(rows[2][column]) ?? 0 > 0)
+        #expect(rows[0].contains("faults.ept") && rows[0].contains("walk.nested_refs"))
+    }
+
     @Test("results merged in any order of completion give the same table")
     func mergeOrder() throws {
         let results = LocalSweep(experiment: experiment, workers: 2).run().results.compactMap { $0 }
