@@ -15,6 +15,8 @@ struct Validator {
     var running: [UInt64?] = []
     /// VMs declared so far, and the VM of each live guest process.
     var virtualMachines: Set<UInt64> = []
+    /// Guest frames of every VM so far (their pools together are bounded as one machine's).
+    var guestFrames: UInt64 = 0
     var processVM: [UInt64: UInt64] = [:]
 
     init(file: String) { self.file = file }
@@ -84,6 +86,11 @@ struct Validator {
             guard frames >= UInt64(Configuration.Limits.frames.lowerBound), frames <= UInt64(Configuration.Limits.frames.upperBound) else {
                 throw fail(2, "FRAMES \(frames) must be \(Configuration.Limits.frames.lowerBound) to \(Configuration.Limits.frames.upperBound)")
             }
+            let limit = UInt64(Configuration.Limits.frames.upperBound)
+            guard frames <= limit - guestFrames else {
+                throw fail(2, "the VMs' frames together would pass \(limit) (host memory for their frame tables is bounded as one machine's)")
+            }
+            guestFrames += frames
             virtualMachines.insert(id)
         case .ksm(let core):
             guard core < cores else { throw fail(1, "core \(core) does not exist (cores \(cores))") }

@@ -60,6 +60,7 @@ struct MMTReaderTests {
         ("vm 1 1", 1, 6, "FRAMES 1 must be 2 to"),
         ("vm 1 64\nvm 1 64", 2, 4, "VM 1 already exists"),
         ("ksm 3", 1, 5, "core 3 does not exist"),
+        ("vm 1 0x2000000\nvm 2 0x2000000\nvm 3 2", 3, 6, "the VMs' frames together would pass 67108864"),
         ("vm 1 64\nexpect vm2.faults.ept_cow_copy 0", 2, 8, "unknown statistic"),
         ("vm 1 64\nexpect vm2.faults.cow_copy 0", 2, 8, "names VM 2, which does not exist"),
         ("process 12x", 1, 9, "PID '12x' is not a number"),
