@@ -39,19 +39,19 @@ enum SamePageMerging {
                 machine[core].charge(.ksmPage)
                 kernel.statistics[core.rawValue].ksmScanned &+= 1
                 let digest = Self.digest(frame, machine.memory)
-                if let i = candidates[digest]?.firstIndex(where: { $0.frame == frame || sameBytes($0.frame, frame, machine.memory) }) {
-                    var target = candidates[digest]![i]
-                    guard target.frame != frame else { continue }
-                    if !target.writeProtected {
-                        writeProtect(vm: target.vm, target.guestFrame, frame: target.frame, on: core, kernel: &kernel, machine: &machine)
-                        target.writeProtected = true
-                        candidates[digest]![i] = target
+                var group = candidates[digest] ?? []
+                if let i = group.firstIndex(where: { $0.frame == frame || sameBytes($0.frame, frame, machine.memory) }) {
+                    guard group[i].frame != frame else { continue }
+                    if !group[i].writeProtected {
+                        writeProtect(vm: group[i].vm, group[i].guestFrame, frame: group[i].frame, on: core, kernel: &kernel,
+                                     machine: &machine)
+                        group[i].writeProtected = true
                     }
-                    merge(vm: vm, guestFrame, from: frame, into: target.frame, on: core, kernel: &kernel, machine: &machine)
+                    merge(vm: vm, guestFrame, from: frame, into: group[i].frame, on: core, kernel: &kernel, machine: &machine)
                 } else {
-                    candidates[digest, default: []].append(Candidate(frame: frame, vm: vm, guestFrame: guestFrame,
-                                                                     writeProtected: false))
+                    group.append(Candidate(frame: frame, vm: vm, guestFrame: guestFrame, writeProtected: false))
                 }
+                candidates[digest] = group
             }
         }
     }
