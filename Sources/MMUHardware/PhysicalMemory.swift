@@ -2,8 +2,10 @@
 ///
 /// A frame that was never written (or was zeroed since) has no backing store and
 /// reads as zeros. A written frame gets a 512-word slot in one flat buffer;
-/// zeroing a frame returns its slot for reuse. Host memory is therefore 4 bytes
-/// per frame (the slot table) plus 4 KiB per frame that holds data.
+/// zeroing a frame returns its slot for reuse. Copying a frame shares the
+/// source's slot (copy-on-write on the host: a chain of `fork copy`s holds one
+/// copy of each page until one of them writes it). Host memory is therefore 4
+/// bytes per frame (the slot table) plus 4 KiB per distinct page of data.
 public struct PhysicalMemory: Sendable {
     /// Number of 4 KiB frames.
     public let frameCount: Int
@@ -13,6 +15,9 @@ public struct PhysicalMemory: Sendable {
     @usableFromInline var words: [UInt64] = []
     /// Slots given back by zeroed frames.
     private var freeSlots: [UInt32] = []
+    /// How many frames share each slot (index: slot - 1); a write to a shared
+    /// slot first gives the frame a copy of its own.
+    @usableFromInline var slotSharers: [UInt32] = []
 
     public init(frameCount: Int) {
         self.frameCount = frameCount
@@ -41,6 +46,8 @@ public struct PhysicalMemory: Sendable {
         if slot == 0 {
             if value == 0 { return }
             slot = attachSlot(to: frame)
+        } else if slotSharers[Int(slot) - 1] > 1 {
+            slot = unshare(frame, slot)
         }
         words[(Int(slot) - 1) &* 512 &+ index] = value
     }
@@ -90,26 +97,41 @@ public struct PhysicalMemory: Sendable {
         writeWord(address.frame, index, word)
     }
 
-    /// Zeroes a frame: its backing store goes back to the pool of slots.
+    /// Zeroes a frame: it lets go of its backing store, which goes back to
+    /// the pool of slots once no frame shares it.
     public mutating func zero(_ frame: FrameNumber) {
         guard frame.rawValue < UInt64(frameCount) else { return }
         let slot = slotOfFrame[frame.index]
         guard slot != 0 else { return }
         slotOfFrame[frame.index] = 0
-        freeSlots.append(slot)
+        release(slot)
     }
 
-    /// Copies the 4 KiB of `source` into `destination`.
+    private mutating func release(_ slot: UInt32) {
+        slotSharers[Int(slot) - 1] -= 1
+        if slotSharers[Int(slot) - 1] == 0 { freeSlots.append(slot) }
+    }
+
+    /// Copies the 4 KiB of `source` into `destination`: the destination
+    /// shares the source's slot until either is written.
     public mutating func copy(from source: FrameNumber, to destination: FrameNumber) {
-        guard source.rawValue < UInt64(frameCount), destination.rawValue < UInt64(frameCount) else { return }
+        guard source.rawValue < UInt64(frameCount), destination.rawValue < UInt64(frameCount), source != destination else { return }
         let from = slotOfFrame[source.index]
-        if from == 0 { zero(destination); return }
-        var to = slotOfFrame[destination.index]
-        if to == 0 { to = attachSlot(to: destination) }
-        let fromBase = (Int(from) - 1) * 512, toBase = (Int(to) - 1) * 512
+        zero(destination)
+        guard from != 0 else { return }
+        slotOfFrame[destination.index] = from
+        slotSharers[Int(from) - 1] += 1
+    }
+
+    /// Gives `frame`, which shares `slot`, a slot of its own holding the same words.
+    @usableFromInline mutating func unshare(_ frame: FrameNumber, _ slot: UInt32) -> UInt32 {
+        release(slot)
+        let own = attachSlot(to: frame)
+        let fromBase = (Int(slot) - 1) * 512, toBase = (Int(own) - 1) * 512
         words.withUnsafeMutableBufferPointer { buffer in
             for i in 0..<512 { buffer[toBase + i] = buffer[fromBase + i] }
         }
+        return own
     }
 
     /// True when every byte of `frame` is zero.
@@ -133,7 +155,9 @@ public struct PhysicalMemory: Sendable {
         } else {
             slot = UInt32(words.count / 512 + 1)
             words.append(contentsOf: repeatElement(0, count: 512))
+            slotSharers.append(0)
         }
+        slotSharers[Int(slot) - 1] = 1
         slotOfFrame[frame.index] = slot
         return slot
     }

@@ -111,18 +111,46 @@ struct PhysicalMemoryTests {
         #expect(memory.readWord(b, 0) == 0x1111)
         #expect(memory.readWord(b, 511) == 0x2222)
         #expect(memory.readWord(b, 7) == 0)
-        #expect(memory.backedFrames == 2)
+        // The copy shares A's store until one of them is written.
+        #expect(memory.backedFrames == 1)
         memory.writeWord(a, 0, 0x3333)
+        #expect(memory.backedFrames == 2)
         #expect(memory.readWord(b, 0) == 0x1111)
+        #expect(memory.readWord(b, 511) == 0x2222)
         #expect(memory.readWord(a, 0) == 0x3333)
+        #expect(memory.readWord(a, 511) == 0x2222)
     }
 
     @Test func copyingIntoAnUnbackedFrameBacksIt() {
         var memory = PhysicalMemory(frameCount: 16)
         memory.writeWord(a, 3, 0x33)
         memory.copy(from: a, to: b)
-        #expect(memory.backedFrames == 2)
+        #expect(memory.backedFrames == 1)
         #expect(memory.readWord(b, 3) == 0x33)
+    }
+
+    @Test func aChainOfCopiesHoldsOneStoreUntilWritten() {
+        var memory = PhysicalMemory(frameCount: 64)
+        memory.writeWord(a, 9, 0x99)
+        // a -> 10 -> 11 -> ... -> 40, as a chain of `fork copy`s copies a page.
+        var previous = a
+        for f in UInt64(10)...40 {
+            memory.copy(from: previous, to: FrameNumber(f))
+            previous = FrameNumber(f)
+        }
+        #expect(memory.backedFrames == 1)
+        memory.writeWord(FrameNumber(20), 9, 0x20)
+        #expect(memory.backedFrames == 2)
+        #expect(memory.readWord(FrameNumber(20), 9) == 0x20)
+        #expect(memory.readWord(FrameNumber(21), 9) == 0x99)
+        #expect(memory.readWord(a, 9) == 0x99)
+        // Zeroing every sharer gives the store back; the written copy keeps its own.
+        memory.zero(a)
+        for f in UInt64(10)...40 where f != 20 { memory.zero(FrameNumber(f)) }
+        #expect(memory.backedFrames == 1)
+        #expect(memory.readWord(FrameNumber(20), 9) == 0x20)
+        memory.zero(FrameNumber(20))
+        #expect(memory.backedFrames == 0)
     }
 
     @Test func copyingAZeroFrameZeroesTheDestination() {
