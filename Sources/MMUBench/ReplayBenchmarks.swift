@@ -53,9 +53,20 @@ extension Benchmark {
 
     static func replayPath(_ name: String, _ size: UInt64) -> String { "/tmp/mmusim-bench-\(getpid())-\(name)-\(size)" }
 
-    static func replay(_ format: TraceFormat, _ path: String) -> (units: UInt64, checksum: UInt64) {
+    /// The configuration of the `-l1` replays (the speed issue's): one 4 KiB
+    /// L1 DTLB of 64 entries, 4 ways (the default's), and no L2 TLB.
+    static var l1Only: Configuration {
+        var configuration = Configuration()
+        configuration.geometry.l1dEntries = 64
+        configuration.geometry.l1dWays = 4
+        configuration.geometry.l2Entries = 0
+        return configuration
+    }
+
+    static func replay(_ format: TraceFormat, _ path: String,
+                       configuration: Configuration = Configuration()) -> (units: UInt64, checksum: UInt64) {
         guard let source = try? ByteSource(path: path) else { return (0, 0) }
-        var runner = StreamRunner(configuration: Configuration())
+        var runner = StreamRunner(configuration: configuration)
         var lines: UInt64 = 0
         switch format {
         case .lackey:
@@ -72,26 +83,69 @@ extension Benchmark {
         return (lines, (runner.system.statistic("accesses") ?? 0) &+ UInt64(source.bytesRead))
     }
 
+    /// Reads and decodes every record (`read(into:count:)`, as a replay
+    /// does) and emulates nothing: the reader's share of a replay.
+    static func decode(_ format: TraceFormat, _ path: String) -> (units: UInt64, checksum: UInt64) {
+        guard let source = try? ByteSource(path: path) else { return (0, 0) }
+        let batch = UnsafeMutableBufferPointer<MemoryAccess>.allocate(capacity: StreamRunner.batchSize)
+        defer { batch.deallocate() }
+        var sum: UInt64 = 0
+        func drain<R: MemoryTraceReader>(_ reader: inout R) {
+            var count = batch.count
+            while count == batch.count {
+                do { try reader.read(into: batch, count: &count) } catch { return }
+                for access in batch[0..<count] { sum &+= access.address.rawValue &+ access.bytes }
+            }
+        }
+        switch format {
+        case .lackey:
+            var reader = LackeyReader(source: source, file: path)
+            drain(&reader)
+            return (UInt64(reader.line), sum)
+        case .champsim:
+            var reader = ChampSimReader(source: source, file: path)
+            drain(&reader)
+            return (reader.records, sum)
+        case .mmt:
+            return (0, 0)
+        }
+    }
+
+    /// A replay benchmark of `format` over a generated file of `size` lines or records.
+    static func replayBenchmark(_ name: String, _ format: TraceFormat, summary: String, defaultSize: UInt64,
+                                _ run: @escaping @Sendable (_ path: String) -> (units: UInt64, checksum: UInt64)) -> Benchmark {
+        let file = format == .lackey ? "lackey" : "champsim"
+        return Benchmark(name: name, unit: format == .lackey ? "lines" : "records", summary: summary, defaultSize: defaultSize,
+                         prepare: { size in
+                             let path = replayPath(file, size)
+                             if access(path, F_OK) != 0 {
+                                 if format == .lackey { writeLackey(lines: size, to: path) } else { writeChampSim(records: size, to: path) }
+                             }
+                             return System(configuration: Configuration())
+                         },
+                         run: { _, size in run(replayPath(file, size)) })
+    }
+
     /// The replay benchmarks; each writes its trace file once (untimed).
     static let replays: [Benchmark] = [
-        Benchmark(name: "lackey-parse", unit: "lines",
-                  summary: "replay a generated Lackey file (2M lines, ~30 MB): read, parse, emulate; MB/s = lines/s x bytes per line (~15)",
-                  defaultSize: 2_000_000,
-                  prepare: { lines in
-                      let path = replayPath("lackey", lines)
-                      if access(path, F_OK) != 0 { writeLackey(lines: lines, to: path) }
-                      return System(configuration: Configuration())
-                  },
-                  run: { _, lines in replay(.lackey, replayPath("lackey", lines)) }),
-        Benchmark(name: "champsim-parse", unit: "records",
-                  summary: "replay a generated ChampSim file (1M 64-byte records, 64 MB): read, decode, emulate",
-                  defaultSize: 1_000_000,
-                  prepare: { records in
-                      let path = replayPath("champsim", records)
-                      if access(path, F_OK) != 0 { writeChampSim(records: records, to: path) }
-                      return System(configuration: Configuration())
-                  },
-                  run: { _, records in replay(.champsim, replayPath("champsim", records)) }),
+        replayBenchmark("lackey-parse", .lackey,
+                        summary: "replay a generated Lackey file (2M lines, ~30 MB): read, parse, emulate; MB/s = lines/s x bytes per line (~15)",
+                        defaultSize: 2_000_000) { replay(.lackey, $0) },
+        replayBenchmark("lackey-l1", .lackey,
+                        summary: "lackey-parse with one 64-entry 4-way L1 DTLB and no L2 TLB (the speed issue's configuration)",
+                        defaultSize: 2_000_000) { replay(.lackey, $0, configuration: l1Only) },
+        replayBenchmark("lackey-decode", .lackey,
+                        summary: "read and decode lackey-parse's file without emulating it (the reader alone)",
+                        defaultSize: 2_000_000) { decode(.lackey, $0) },
+        replayBenchmark("champsim-parse", .champsim,
+                        summary: "replay a generated ChampSim file (1M 64-byte records, 64 MB): read, decode, emulate",
+                        defaultSize: 1_000_000) { replay(.champsim, $0) },
+        replayBenchmark("champsim-l1", .champsim,
+                        summary: "champsim-parse with one 64-entry 4-way L1 DTLB and no L2 TLB",
+                        defaultSize: 1_000_000) { replay(.champsim, $0, configuration: l1Only) },
+        replayBenchmark("champsim-decode", .champsim,
+                        summary: "read and decode champsim-parse's file without emulating it (the reader alone)",
+                        defaultSize: 1_000_000) { decode(.champsim, $0) },
     ]
 }
 

@@ -113,20 +113,12 @@ public struct LackeyReader: MemoryTraceReader {
         return (base.distance(to: p), n)
     }
 
-    // Eight bytes at a time (SWAR): a byte-wise test sets bit 7 of each byte it holds for.
+    // Eight bytes at a time in one word (SWAR); byte k of a word is the k-th byte of the input.
     static let ones: UInt64 = 0x0101_0101_0101_0101
     static let highs: UInt64 = 0x8080_8080_8080_8080
 
     @inline(__always) static func load(_ p: UnsafePointer<UInt8>) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
-    }
-
-    /// Bit 7 set in the first zero byte of `x` (and possibly in later ones; never in earlier ones).
-    @inline(__always) static func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
-
-    /// The index of the first byte of `x` equal to `byte`; 8 when none is.
-    @inline(__always) static func firstIndex(of byte: UInt8, in x: UInt64) -> Int {
-        zeroBytes(x ^ (UInt64(byte) &* ones)).trailingZeroBitCount &>> 3
     }
 
     /// Bit 7 set in each byte of `x` that is `low...high` (ASCII bounds).
@@ -167,7 +159,8 @@ public struct LackeyReader: MemoryTraceReader {
     /// Each field is read eight bytes at a time, without a branch per
     /// character: the digits run to the first byte that is not one, which
     /// must be the comma (or the newline); the value is the 16 digits of two
-    /// words packed, shifted right past the ones after the field.
+    /// words packed, shifted right past the ones after the field. A size of
+    /// one digit (most of them) is read as the byte it is.
     @inline(__always)
     static func decodeLine(_ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>,
                            into out: UnsafeMutablePointer<MemoryAccess>) -> UnsafePointer<UInt8>? {
@@ -186,19 +179,28 @@ public struct LackeyReader: MemoryTraceReader {
         let notHexA = hexSpelling(valuesA) ^ a, notHexB = hexSpelling(valuesB) ^ b
         let n = notHexA != 0 ? notHexA.trailingZeroBitCount &>> 3 : 8 &+ (notHexB.trailingZeroBitCount &>> 3)
         guard n > 0, digits[n] == UInt8(ascii: ",") else { return nil }
-        let all = packNibbles(valuesA) &<< 32 | packNibbles(valuesB)
-        let address = all &>> UInt64(truncatingIfNeeded: (16 &- n) &* 4)
-        // The size: 1 to 4 decimal digits, then the newline.
+        // Eight digits or fewer (Lackey prints at least eight) need one word packed.
+        let address = n <= 8 ? packNibbles(valuesA) &>> UInt64(truncatingIfNeeded: (8 &- n) &* 4)
+                             : (packNibbles(valuesA) &<< 32 | packNibbles(valuesB)) &>> UInt64(truncatingIfNeeded: (16 &- n) &* 4)
+        // The size: 1 to 4 decimal digits, then the newline. Most are one digit.
         let sizeDigits = digits + n + 1
-        let c = load(sizeDigits)
-        let m = (~inRange(c, 0x30, 0x39) & highs).trailingZeroBitCount &>> 3
-        let newline = sizeDigits + m
-        guard UInt(bitPattern: m &- 1) < 4, newline.pointee == UInt8(ascii: "\n"), newline < end else { return nil }
-        // Right-aligned in the low four bytes, pairs of digits, then the pairs.
-        let aligned = ((c & 0x0F0F_0F0F) &<< UInt64(truncatingIfNeeded: (4 &- m) &* 8)) & 0x0F0F_0F0F
-        let pairs = (aligned &* 10 &+ (aligned &>> 8)) & 0x00FF_00FF
-        let size = (pairs & 0xFF) &* 100 &+ (pairs &>> 16)
-        guard size &- 1 < maximumSize else { return nil }
+        let size: UInt64, newline: UnsafePointer<UInt8>
+        let first = UInt64(sizeDigits[0] &- 0x30)
+        if sizeDigits[1] == UInt8(ascii: "\n") && first &- 1 < 9 {
+            size = first
+            newline = sizeDigits + 1
+        } else {
+            let c = load(sizeDigits)
+            let m = (~inRange(c, 0x30, 0x39) & highs).trailingZeroBitCount &>> 3
+            newline = sizeDigits + m
+            guard UInt(bitPattern: m &- 1) < 4, newline.pointee == UInt8(ascii: "\n") else { return nil }
+            // Right-aligned in the low four bytes, pairs of digits, then the pairs.
+            let aligned = ((c & 0x0F0F_0F0F) &<< UInt64(truncatingIfNeeded: (4 &- m) &* 8)) & 0x0F0F_0F0F
+            let pairs = (aligned &* 10 &+ (aligned &>> 8)) & 0x00FF_00FF
+            size = (pairs & 0xFF) &* 100 &+ (pairs &>> 16)
+            guard size &- 1 < maximumSize else { return nil }
+        }
+        guard newline < end else { return nil }
         out.initialize(to: MemoryAccess(kind: kind, address: VirtualAddress(address), bytes: size))
         return newline + 1
     }

@@ -97,7 +97,7 @@ public struct StreamRunner {
 
     /// Records read at a time (`MemoryTraceReader.read(into:count:)`); the
     /// `stop` check's interval, and a multiple or divisor of `progressInterval`.
-    static let batchSize = 4096
+    public static let batchSize = 4096
 
     /// Runs every record `reader` hands out, calling `progress` with the
     /// records run and the bytes read every `defaultProgressInterval` records. On a
