@@ -63,8 +63,9 @@ extension Benchmark {
         return configuration
     }
 
+    @inline(never)
     static func replay(_ format: TraceFormat, _ path: String,
-                       configuration: Configuration = Configuration()) -> (units: UInt64, checksum: UInt64) {
+                       configuration: Configuration = Configuration()) -> (UInt64, UInt64) {
         guard let source = try? ByteSource(path: path) else { return (0, 0) }
         var runner = StreamRunner(configuration: configuration)
         var lines: UInt64 = 0
@@ -85,7 +86,8 @@ extension Benchmark {
 
     /// Reads and decodes every record (`read(into:count:)`, as a replay
     /// does) and emulates nothing: the reader's share of a replay.
-    static func decode(_ format: TraceFormat, _ path: String) -> (units: UInt64, checksum: UInt64) {
+    @inline(never)
+    static func decode(_ format: TraceFormat, _ path: String) -> (UInt64, UInt64) {
         guard let source = try? ByteSource(path: path) else { return (0, 0) }
         let batch = UnsafeMutableBufferPointer<MemoryAccess>.allocate(capacity: StreamRunner.batchSize)
         defer { batch.deallocate() }
@@ -111,41 +113,45 @@ extension Benchmark {
         }
     }
 
-    /// A replay benchmark of `format` over a generated file of `size` lines or records.
-    static func replayBenchmark(_ name: String, _ format: TraceFormat, summary: String, defaultSize: UInt64,
-                                _ run: @escaping @Sendable (_ path: String) -> (units: UInt64, checksum: UInt64)) -> Benchmark {
-        let file = format == .lackey ? "lackey" : "champsim"
-        return Benchmark(name: name, unit: format == .lackey ? "lines" : "records", summary: summary, defaultSize: defaultSize,
-                         prepare: { size in
-                             let path = replayPath(file, size)
-                             if access(path, F_OK) != 0 {
-                                 if format == .lackey { writeLackey(lines: size, to: path) } else { writeChampSim(records: size, to: path) }
-                             }
-                             return System(configuration: Configuration())
-                         },
-                         run: { _, size in run(replayPath(file, size)) })
+    /// Writes the generated file of `size` lines or records, once (untimed).
+    static func prepareReplay(_ format: TraceFormat, _ size: UInt64) -> System {
+        let path = replayPath(format == .lackey ? "lackey" : "champsim", size)
+        if access(path, F_OK) != 0 {
+            if format == .lackey { writeLackey(lines: size, to: path) } else { writeChampSim(records: size, to: path) }
+        }
+        return System(configuration: Configuration())
     }
+
+    // Each replay's timed work is one call of `replay` or `decode`, never
+    // inlined, so callgrind can count exactly it:
+    // `--toggle-collect='*BenchmarkV6replay*' --toggle-collect='*BenchmarkV6decode*'`.
 
     /// The replay benchmarks; each writes its trace file once (untimed).
     static let replays: [Benchmark] = [
-        replayBenchmark("lackey-parse", .lackey,
-                        summary: "replay a generated Lackey file (2M lines, ~30 MB): read, parse, emulate; MB/s = lines/s x bytes per line (~15)",
-                        defaultSize: 2_000_000) { replay(.lackey, $0) },
-        replayBenchmark("lackey-l1", .lackey,
-                        summary: "lackey-parse with one 64-entry 4-way L1 DTLB and no L2 TLB (the speed issue's configuration)",
-                        defaultSize: 2_000_000) { replay(.lackey, $0, configuration: l1Only) },
-        replayBenchmark("lackey-decode", .lackey,
-                        summary: "read and decode lackey-parse's file without emulating it (the reader alone)",
-                        defaultSize: 2_000_000) { decode(.lackey, $0) },
-        replayBenchmark("champsim-parse", .champsim,
-                        summary: "replay a generated ChampSim file (1M 64-byte records, 64 MB): read, decode, emulate",
-                        defaultSize: 1_000_000) { replay(.champsim, $0) },
-        replayBenchmark("champsim-l1", .champsim,
-                        summary: "champsim-parse with one 64-entry 4-way L1 DTLB and no L2 TLB",
-                        defaultSize: 1_000_000) { replay(.champsim, $0, configuration: l1Only) },
-        replayBenchmark("champsim-decode", .champsim,
-                        summary: "read and decode champsim-parse's file without emulating it (the reader alone)",
-                        defaultSize: 1_000_000) { decode(.champsim, $0) },
+        Benchmark(name: "lackey-parse", unit: "lines",
+                  summary: "replay a generated Lackey file (2M lines, ~30 MB): read, parse, emulate; MB/s = lines/s x bytes per line (~15)",
+                  defaultSize: 2_000_000, prepare: { prepareReplay(.lackey, $0) },
+                  run: { _, lines in let (units, sum) = replay(.lackey, replayPath("lackey", lines)); return (units, sum) }),
+        Benchmark(name: "lackey-l1", unit: "lines",
+                  summary: "lackey-parse with one 64-entry 4-way L1 DTLB and no L2 TLB (the speed issue's configuration)",
+                  defaultSize: 2_000_000, prepare: { prepareReplay(.lackey, $0) },
+                  run: { _, lines in let (units, sum) = replay(.lackey, replayPath("lackey", lines), configuration: l1Only); return (units, sum) }),
+        Benchmark(name: "lackey-decode", unit: "lines",
+                  summary: "read and decode lackey-parse's file without emulating it (the reader alone)",
+                  defaultSize: 2_000_000, prepare: { prepareReplay(.lackey, $0) },
+                  run: { _, lines in let (units, sum) = decode(.lackey, replayPath("lackey", lines)); return (units, sum) }),
+        Benchmark(name: "champsim-parse", unit: "records",
+                  summary: "replay a generated ChampSim file (1M 64-byte records, 64 MB): read, decode, emulate",
+                  defaultSize: 1_000_000, prepare: { prepareReplay(.champsim, $0) },
+                  run: { _, records in let (units, sum) = replay(.champsim, replayPath("champsim", records)); return (units, sum) }),
+        Benchmark(name: "champsim-l1", unit: "records",
+                  summary: "champsim-parse with one 64-entry 4-way L1 DTLB and no L2 TLB",
+                  defaultSize: 1_000_000, prepare: { prepareReplay(.champsim, $0) },
+                  run: { _, records in let (units, sum) = replay(.champsim, replayPath("champsim", records), configuration: l1Only); return (units, sum) }),
+        Benchmark(name: "champsim-decode", unit: "records",
+                  summary: "read and decode champsim-parse's file without emulating it (the reader alone)",
+                  defaultSize: 1_000_000, prepare: { prepareReplay(.champsim, $0) },
+                  run: { _, records in let (units, sum) = decode(.champsim, replayPath("champsim", records)); return (units, sum) }),
     ]
 }
 

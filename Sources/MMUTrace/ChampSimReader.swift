@@ -103,6 +103,8 @@ public struct ChampSimReader: MemoryTraceReader {
         guard let out = buffer.baseAddress else { return }
         let capacity = buffer.count
         while count < capacity {
+            // The record in hand may have only unused operands left (`next()` skips them).
+            while step < Record.steps && record.operand(step) == 0 { step &+= 1 }
             if step >= Record.steps && capacity &- count >= Record.steps {
                 let filled = count
                 let (accesses, whole): (Int, UInt64)
