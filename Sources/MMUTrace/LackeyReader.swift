@@ -91,9 +91,11 @@ public struct LackeyReader: MemoryTraceReader {
         }
     }
 
-    /// Bytes `read(into:count:)` wants buffered before it decodes in bulk
-    /// (fewer only at the end of the input).
-    static let bulkBytes = 4096
+    /// Bytes `read(into:count:)` wants buffered before it decodes in bulk: it
+    /// reads more only when the buffer is empty, so lines a pipe has already
+    /// delivered run before it waits for more (a line the buffer holds only
+    /// part of goes through `next()`, which reads the rest).
+    static let bulkBytes = 1
 
     /// Decodes common lines (`decodeLine`) from the start of `bytes` into
     /// `out`, up to `capacity` records; stops at the first line that is not
