@@ -53,9 +53,21 @@ extension Benchmark {
 
     static func replayPath(_ name: String, _ size: UInt64) -> String { "/tmp/mmusim-bench-\(getpid())-\(name)-\(size)" }
 
-    static func replay(_ format: TraceFormat, _ path: String) -> (units: UInt64, checksum: UInt64) {
+    /// The configuration of the `-l1` replays (the speed issue's): one 4 KiB
+    /// L1 DTLB of 64 entries, 4 ways (the default's), and no L2 TLB.
+    static var l1Only: Configuration {
+        var configuration = Configuration()
+        configuration.geometry.l1dEntries = 64
+        configuration.geometry.l1dWays = 4
+        configuration.geometry.l2Entries = 0
+        return configuration
+    }
+
+    @inline(never)
+    static func replay(_ format: TraceFormat, _ path: String,
+                       configuration: Configuration = Configuration()) -> (UInt64, UInt64) {
         guard let source = try? ByteSource(path: path) else { return (0, 0) }
-        var runner = StreamRunner(configuration: Configuration())
+        var runner = StreamRunner(configuration: configuration)
         var lines: UInt64 = 0
         switch format {
         case .lackey:
@@ -72,26 +84,74 @@ extension Benchmark {
         return (lines, (runner.system.statistic("accesses") ?? 0) &+ UInt64(source.bytesRead))
     }
 
+    /// Reads and decodes every record (`read(into:count:)`, as a replay
+    /// does) and emulates nothing: the reader's share of a replay.
+    @inline(never)
+    static func decode(_ format: TraceFormat, _ path: String) -> (UInt64, UInt64) {
+        guard let source = try? ByteSource(path: path) else { return (0, 0) }
+        let batch = UnsafeMutableBufferPointer<MemoryAccess>.allocate(capacity: StreamRunner.batchSize)
+        defer { batch.deallocate() }
+        var sum: UInt64 = 0
+        func drain<R: MemoryTraceReader>(_ reader: inout R) {
+            var count = batch.count
+            while count == batch.count {
+                do { try reader.read(into: batch, count: &count) } catch { return }
+                for access in batch[0..<count] { sum &+= access.address.rawValue &+ access.bytes }
+            }
+        }
+        switch format {
+        case .lackey:
+            var reader = LackeyReader(source: source, file: path)
+            drain(&reader)
+            return (UInt64(reader.line), sum)
+        case .champsim:
+            var reader = ChampSimReader(source: source, file: path)
+            drain(&reader)
+            return (reader.records, sum)
+        case .mmt:
+            return (0, 0)
+        }
+    }
+
+    /// Writes the generated file of `size` lines or records, once (untimed).
+    static func prepareReplay(_ format: TraceFormat, _ size: UInt64) -> System {
+        let path = replayPath(format == .lackey ? "lackey" : "champsim", size)
+        if access(path, F_OK) != 0 {
+            if format == .lackey { writeLackey(lines: size, to: path) } else { writeChampSim(records: size, to: path) }
+        }
+        return System(configuration: Configuration())
+    }
+
+    // Each replay's timed work is one call of `replay` or `decode`, never
+    // inlined, so callgrind can count exactly it:
+    // `--toggle-collect='*BenchmarkV6replay*' --toggle-collect='*BenchmarkV6decode*'`.
+
     /// The replay benchmarks; each writes its trace file once (untimed).
     static let replays: [Benchmark] = [
         Benchmark(name: "lackey-parse", unit: "lines",
                   summary: "replay a generated Lackey file (2M lines, ~30 MB): read, parse, emulate; MB/s = lines/s x bytes per line (~15)",
-                  defaultSize: 2_000_000,
-                  prepare: { lines in
-                      let path = replayPath("lackey", lines)
-                      if access(path, F_OK) != 0 { writeLackey(lines: lines, to: path) }
-                      return System(configuration: Configuration())
-                  },
-                  run: { _, lines in replay(.lackey, replayPath("lackey", lines)) }),
+                  defaultSize: 2_000_000, prepare: { prepareReplay(.lackey, $0) },
+                  run: { _, lines in let (units, sum) = replay(.lackey, replayPath("lackey", lines)); return (units, sum) }),
+        Benchmark(name: "lackey-l1", unit: "lines",
+                  summary: "lackey-parse with one 64-entry 4-way L1 DTLB and no L2 TLB (the speed issue's configuration)",
+                  defaultSize: 2_000_000, prepare: { prepareReplay(.lackey, $0) },
+                  run: { _, lines in let (units, sum) = replay(.lackey, replayPath("lackey", lines), configuration: l1Only); return (units, sum) }),
+        Benchmark(name: "lackey-decode", unit: "lines",
+                  summary: "read and decode lackey-parse's file without emulating it (the reader alone)",
+                  defaultSize: 2_000_000, prepare: { prepareReplay(.lackey, $0) },
+                  run: { _, lines in let (units, sum) = decode(.lackey, replayPath("lackey", lines)); return (units, sum) }),
         Benchmark(name: "champsim-parse", unit: "records",
                   summary: "replay a generated ChampSim file (1M 64-byte records, 64 MB): read, decode, emulate",
-                  defaultSize: 1_000_000,
-                  prepare: { records in
-                      let path = replayPath("champsim", records)
-                      if access(path, F_OK) != 0 { writeChampSim(records: records, to: path) }
-                      return System(configuration: Configuration())
-                  },
-                  run: { _, records in replay(.champsim, replayPath("champsim", records)) }),
+                  defaultSize: 1_000_000, prepare: { prepareReplay(.champsim, $0) },
+                  run: { _, records in let (units, sum) = replay(.champsim, replayPath("champsim", records)); return (units, sum) }),
+        Benchmark(name: "champsim-l1", unit: "records",
+                  summary: "champsim-parse with one 64-entry 4-way L1 DTLB and no L2 TLB",
+                  defaultSize: 1_000_000, prepare: { prepareReplay(.champsim, $0) },
+                  run: { _, records in let (units, sum) = replay(.champsim, replayPath("champsim", records), configuration: l1Only); return (units, sum) }),
+        Benchmark(name: "champsim-decode", unit: "records",
+                  summary: "read and decode champsim-parse's file without emulating it (the reader alone)",
+                  defaultSize: 1_000_000, prepare: { prepareReplay(.champsim, $0) },
+                  run: { _, records in let (units, sum) = decode(.champsim, replayPath("champsim", records)); return (units, sum) }),
     ]
 }
 

@@ -18,9 +18,9 @@ public enum AccessResult: Hashable, Sendable {
 /// which drives the machine as software does. Everything is a value,
 /// mutated in place under one owner on one thread.
 public struct System: Sendable {
-    public private(set) var machine: Machine
+    public internal(set) var machine: Machine
     /// The host's kernel (with the hypervisor, which owns every VM's nested tables).
-    public private(set) var kernel: Kernel
+    public internal(set) var kernel: Kernel
     /// Each VM's guest kernel, by VM index (`vm` directives in order); the
     /// hypervisor keeps them.
     public var guests: [Kernel] { kernel.hypervisor.guests }

@@ -43,6 +43,10 @@ public final class ByteSource {
     public static let maximumLineLength = MMTReader.maximumLineLength
     /// Bytes read from the descriptor at a time.
     public static let bufferSize = 1 << 16
+    /// Bytes the buffer has beyond its data, never read into: a parser may load
+    /// a few words past the last buffered byte (`withBufferedBytes`) without
+    /// leaving the allocation; what it finds there is not input.
+    public static let slack = 64
 
     /// The path as given; `-` is standard input.
     public let path: String
@@ -103,7 +107,7 @@ public final class ByteSource {
         default:
             totalBytes = nil
         }
-        buffer = [UInt8](repeating: 0, count: Self.bufferSize)
+        buffer = [UInt8](repeating: 0, count: Self.bufferSize + Self.slack)
     }
 
     /// The read end of a pipe a decompressor writes into (`opening`).
@@ -112,7 +116,7 @@ public final class ByteSource {
         totalBytes = nil
         self.descriptor = descriptor
         ownsDescriptor = true
-        buffer = [UInt8](repeating: 0, count: Self.bufferSize)
+        buffer = [UInt8](repeating: 0, count: Self.bufferSize + Self.slack)
         self.decompressor = decompressor
     }
 
@@ -122,7 +126,7 @@ public final class ByteSource {
         totalBytes = UInt64(bytes.count)
         descriptor = -1
         ownsDescriptor = false
-        buffer = bytes
+        buffer = bytes + [UInt8](repeating: 0, count: Self.slack)
         end = bytes.count
         reachedEnd = true
     }
@@ -163,7 +167,7 @@ public final class ByteSource {
         }
         while end - start < count {
             let received = buffer.withUnsafeMutableBytes { bytes in
-                read(descriptor, bytes.baseAddress! + end, bytes.count - end)
+                read(descriptor, bytes.baseAddress! + end, bytes.count - Self.slack - end)
             }
             if received > 0 {
                 end += received
@@ -211,6 +215,23 @@ public final class ByteSource {
             // bytes to the front, the buffer always has space to read into.
             try fill(atLeast: scanned + 1)
         }
+    }
+
+    /// Calls `body` with every buffered byte not yet handed out, first reading
+    /// more when fewer than `count` are buffered and the input has more
+    /// (`count` at most `bufferSize`), and consumes the number of bytes
+    /// `body` returns (at most the bytes it was given). The view is valid
+    /// only during the call; `slack` bytes past its end may be loaded, and
+    /// are not input. For parsers that take many lines or records at a time.
+    @inline(__always)
+    public func withBufferedBytes<Result>(atLeast count: Int,
+                                          _ body: (UnsafeBufferPointer<UInt8>) -> (consumed: Int, result: Result)) throws(ByteSourceError) -> Result {
+        if end - start < count && !reachedEnd { try fill(atLeast: count) }
+        let first = start, last = end
+        let (consumed, result) = buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[first..<last])) }
+        start = first + consumed
+        bytesRead &+= UInt64(consumed)
+        return result
     }
 
     private func lineTooLong() -> ByteSourceError {

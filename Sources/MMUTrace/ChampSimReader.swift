@@ -93,6 +93,71 @@ public struct ChampSimReader: MemoryTraceReader {
         }
     }
 
+    /// `next()` for up to `buffer.count` accesses at once: whole records
+    /// decoded straight from the source's buffer while there is room for
+    /// all seven of a record's accesses; a record split by the end of
+    /// `buffer`, or by the end of the source's buffer or of the input,
+    /// goes through `next()`.
+    public mutating func read(into buffer: UnsafeMutableBufferPointer<MemoryAccess>, count: inout Int) throws(TraceError) {
+        count = 0
+        guard let out = buffer.baseAddress else { return }
+        let capacity = buffer.count
+        while count < capacity {
+            // The record in hand may have only unused operands left (`next()` skips them).
+            while step < Record.steps && record.operand(step) == 0 { step &+= 1 }
+            if step >= Record.steps && capacity &- count >= Record.steps {
+                let filled = count
+                let (accesses, whole): (Int, UInt64)
+                do throws(ByteSourceError) {
+                    (accesses, whole) = try source.withBufferedBytes(atLeast: Self.recordSize) { bytes in
+                        Self.decode(bytes, into: out + filled, capacity: capacity &- filled)
+                    }
+                } catch {
+                    throw TraceError(file: file, line: Int(records) + 1, column: 1, message: "record \(records + 1): \(error.message)")
+                }
+                count &+= accesses
+                records &+= whole
+                if whole > 0 { continue }
+            }
+            guard let access = try next() else { return }
+            out[count] = access
+            count &+= 1
+        }
+    }
+
+    /// Decodes whole records from the start of `bytes` into `out` while
+    /// `capacity` leaves room for seven accesses; returns the bytes consumed
+    /// and the accesses and records decoded. A record's unused operands (0)
+    /// are written and then overwritten: no branch per operand.
+    @inline(__always)
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<MemoryAccess>,
+                       capacity: Int) -> (consumed: Int, result: (Int, UInt64)) {
+        guard let base = bytes.baseAddress else { return (0, (0, 0)) }
+        let raw = UnsafeRawPointer(base)
+        let whole = min(bytes.count / recordSize, capacity / Record.steps)
+        guard whole > 0 else { return (0, (0, 0)) }
+        var n = 0
+        for r in 0..<whole {
+            let record = raw + r &* recordSize
+            @inline(__always) func u64(_ at: Int) -> UInt64 {
+                UInt64(littleEndian: record.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            }
+            (out + n).initialize(to: MemoryAccess(kind: .fetch, address: VirtualAddress(u64(0)), bytes: fetchBytes))
+            n &+= 1
+            @inline(__always) func operand(_ address: UInt64, _ kind: AccessKind) {
+                (out + n).initialize(to: MemoryAccess(kind: kind, address: VirtualAddress(address), bytes: operandBytes))
+                n &+= address != 0 ? 1 : 0
+            }
+            operand(u64(32), .read)
+            operand(u64(40), .read)
+            operand(u64(48), .read)
+            operand(u64(56), .read)
+            operand(u64(16), .write)
+            operand(u64(24), .write)
+        }
+        return (whole &* recordSize, (n, UInt64(whole)))
+    }
+
     /// Reads the next record into `record`; false at the end of the trace.
     mutating func readRecord() throws(TraceError) -> Bool {
         let offset = source.bytesRead

@@ -64,6 +64,149 @@ public struct LackeyReader: MemoryTraceReader {
         }
     }
 
+    /// `next()` for up to `buffer.count` records at once: the common lines in
+    /// bulk, straight from the source's buffer (`decodeCommon`), and any other
+    /// line (a banner, a blank line, an unusual spelling, an error, a line the
+    /// buffer holds only part of) through `next()`.
+    public mutating func read(into buffer: UnsafeMutableBufferPointer<MemoryAccess>, count: inout Int) throws(TraceError) {
+        count = 0
+        guard let out = buffer.baseAddress else { return }
+        let capacity = buffer.count
+        while count < capacity {
+            let filled = count
+            let decoded: Int
+            do throws(ByteSourceError) {
+                decoded = try source.withBufferedBytes(atLeast: Self.bulkBytes) { bytes in
+                    Self.decodeCommon(bytes, into: out + filled, capacity: capacity &- filled)
+                }
+            } catch {
+                throw TraceError(file: file, line: line + 1, column: 1, message: error.message)
+            }
+            count &+= decoded
+            line &+= decoded
+            guard count < capacity else { return }
+            guard let access = try next() else { return }
+            out[count] = access
+            count &+= 1
+        }
+    }
+
+    /// Bytes `read(into:count:)` wants buffered before it decodes in bulk: it
+    /// reads more only when the buffer is empty, so lines a pipe has already
+    /// delivered run before it waits for more (a line the buffer holds only
+    /// part of goes through `next()`, which reads the rest).
+    static let bulkBytes = 1
+
+    /// Decodes common lines (`decodeLine`) from the start of `bytes` into
+    /// `out`, up to `capacity` records; stops at the first line that is not
+    /// one, or not whole. Returns the bytes the records' lines take (with
+    /// their `\n`s) and the number of records.
+    @inline(__always)
+    static func decodeCommon(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<MemoryAccess>,
+                             capacity: Int) -> (consumed: Int, result: Int) {
+        guard let base = bytes.baseAddress else { return (0, 0) }
+        let end = base + bytes.count
+        var p = base
+        var n = 0
+        while n < capacity, let next = decodeLine(p, end, into: out + n) {
+            p = next
+            n &+= 1
+        }
+        return (base.distance(to: p), n)
+    }
+
+    // Eight bytes at a time in one word (SWAR); byte k of a word is the k-th byte of the input.
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    @inline(__always) static func load(_ p: UnsafePointer<UInt8>) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+    }
+
+    /// Bit 7 set in each byte of `x` that is `low...high` (ASCII bounds).
+    @inline(__always) static func inRange(_ x: UInt64, _ low: UInt8, _ high: UInt8) -> UInt64 {
+        let seven = x & ~highs
+        let atLeastLow = seven &+ UInt64(0x80 &- low) &* ones
+        let aboveHigh = seven &+ UInt64(0x80 &- (high &+ 1)) &* ones
+        return atLeastLow & ~aboveHigh & ~x & highs
+    }
+
+    /// Eight hexadecimal digit values, one a byte (0...15), the first in the
+    /// low byte, as one 32-bit number (the first digit the most significant).
+    @inline(__always) static func packNibbles(_ x: UInt64) -> UInt64 {
+        let pairs = ((x &* 0x1001) &>> 8) & 0x00FF_00FF_00FF_00FF
+        let quads = ((pairs &* 0x0100_0001) &>> 16) & 0x0000_FFFF_0000_FFFF
+        return (quads &* 0x0001_0000_0000_0001) &>> 32
+    }
+
+    /// The value of each byte of `x` read as a hexadecimal digit, 0...15
+    /// (its low nibble, plus 9 for a letter); meaningless for other bytes.
+    @inline(__always) static func nibbles(_ x: UInt64) -> UInt64 {
+        ((x & (0x0F &* ones)) &+ ((x &>> 6) & ones) &* 9) & (0x0F &* ones)
+    }
+
+    /// The lowercase hexadecimal digit of each value 0...15 of `x`, a byte each.
+    @inline(__always) static func hexSpelling(_ x: UInt64) -> UInt64 {
+        let letters = ((x &+ 0x76 &* ones) & highs) &>> 7          // 1 where the value is 10 or more
+        return x &+ 0x30 &* ones &+ letters &* 39                  // "0" + value, or "a" + value - 10
+    }
+
+    /// One common line at `p`, `I  ADDRESS,SIZE\n` or ` L|S|M ADDRESS,SIZE\n`
+    /// (1 to 16 lowercase hex digits, 1 to 4 decimal ones, the size 1 to
+    /// `maximumSize`), ending before `end`: the record goes to `out` and the
+    /// next line's start comes back. Nil for anything else (`parse` decides
+    /// it). It reads up to 29 bytes from `p` whatever the line holds, so
+    /// `end` must be followed by `ByteSource.slack` readable bytes.
+    ///
+    /// Each field is read eight bytes at a time, without a branch per
+    /// character: the digits run to the first byte that is not one, which
+    /// must be the comma (or the newline); the value is the 16 digits of two
+    /// words packed, shifted right past the ones after the field. A size of
+    /// one digit (most of them) is read as the byte it is.
+    @inline(__always)
+    static func decodeLine(_ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>,
+                           into out: UnsafeMutablePointer<MemoryAccess>) -> UnsafePointer<UInt8>? {
+        let kind: AccessKind
+        switch load(p) & 0xFF_FFFF {
+        case 0x20_2049: kind = .fetch                    // "I  "
+        case 0x20_4C20: kind = .read                     // " L "
+        case 0x20_5320, 0x20_4D20: kind = .write         // " S ", " M "
+        default: return nil
+        }
+        // The address: 1 to 16 hex digits, then a comma.
+        let digits = p + 3
+        // A byte is a digit exactly when the digit of its value is spelled as it is.
+        let a = load(digits), b = load(digits + 8)
+        let valuesA = nibbles(a), valuesB = nibbles(b)
+        let notHexA = hexSpelling(valuesA) ^ a, notHexB = hexSpelling(valuesB) ^ b
+        let n = notHexA != 0 ? notHexA.trailingZeroBitCount &>> 3 : 8 &+ (notHexB.trailingZeroBitCount &>> 3)
+        guard n > 0, digits[n] == UInt8(ascii: ",") else { return nil }
+        // Eight digits or fewer (Lackey prints at least eight) need one word packed.
+        let address = n <= 8 ? packNibbles(valuesA) &>> UInt64(truncatingIfNeeded: (8 &- n) &* 4)
+                             : (packNibbles(valuesA) &<< 32 | packNibbles(valuesB)) &>> UInt64(truncatingIfNeeded: (16 &- n) &* 4)
+        // The size: 1 to 4 decimal digits, then the newline. Most are one digit.
+        let sizeDigits = digits + n + 1
+        let size: UInt64, newline: UnsafePointer<UInt8>
+        let first = UInt64(sizeDigits[0] &- 0x30)
+        if sizeDigits[1] == UInt8(ascii: "\n") && first &- 1 < 9 {
+            size = first
+            newline = sizeDigits + 1
+        } else {
+            let c = load(sizeDigits)
+            let m = (~inRange(c, 0x30, 0x39) & highs).trailingZeroBitCount &>> 3
+            newline = sizeDigits + m
+            guard UInt(bitPattern: m &- 1) < 4, newline.pointee == UInt8(ascii: "\n") else { return nil }
+            // Right-aligned in the low four bytes, pairs of digits, then the pairs.
+            let aligned = ((c & 0x0F0F_0F0F) &<< UInt64(truncatingIfNeeded: (4 &- m) &* 8)) & 0x0F0F_0F0F
+            let pairs = (aligned &* 10 &+ (aligned &>> 8)) & 0x00FF_00FF
+            size = (pairs & 0xFF) &* 100 &+ (pairs &>> 16)
+            guard size &- 1 < maximumSize else { return nil }
+        }
+        guard newline < end else { return nil }
+        out.initialize(to: MemoryAccess(kind: kind, address: VirtualAddress(address), bytes: size))
+        return newline + 1
+    }
+
     /// What a line holds. No allocation: the message is made only on error.
     enum Parsed {
         case record(MemoryAccess)

@@ -13,6 +13,9 @@ public struct MemoryAccess: Hashable, Sendable {
     }
 }
 
+/// A record runs as a batch's record (`System.touch(core:_:observer:)`).
+extension MemoryAccess: TouchRecord {}
+
 /// A reader of a streamed trace: hands out records one at a time in constant
 /// memory, and stops at the first bad record with a `TraceError` naming it.
 public protocol MemoryTraceReader {
@@ -28,10 +31,28 @@ public protocol MemoryTraceReader {
     /// each (a ChampSim record holds several); nil where they are, and the
     /// accesses run are the records.
     var recordsRead: UInt64? { get }
+    /// Reads up to `buffer.count` records into `buffer`, in order, and sets
+    /// `count` to how many it read: `next()` for many records at once (the
+    /// fast way; a format may decode its common records in bulk). `count` is
+    /// 0 only at the end of the trace, or when it throws at the first record.
+    /// When it throws, the first `count` records of `buffer` are those before
+    /// the bad one, and the reader is as `next()` leaves it when it throws
+    /// there. It consumes exactly the input `count` calls of `next()` would
+    /// (so `bytesRead`, `skippedLines` and `recordsRead` agree with them).
+    mutating func read(into buffer: UnsafeMutableBufferPointer<MemoryAccess>, count: inout Int) throws(TraceError)
 }
 
 extension MemoryTraceReader {
     public var recordsRead: UInt64? { nil }
+
+    /// `read(into:count:)` one `next()` at a time.
+    public mutating func read(into buffer: UnsafeMutableBufferPointer<MemoryAccess>, count: inout Int) throws(TraceError) {
+        count = 0
+        while count < buffer.count, let access = try next() {
+            buffer[count] = access
+            count &+= 1
+        }
+    }
 
     /// Opens `path` (`-`: standard input).
     public init(path: String) throws(ByteSourceError) {
@@ -42,18 +63,31 @@ extension MemoryTraceReader {
 /// How many accesses took 1–2, 3–4, 5–8, 9–16, ... cycles (bucket k holds
 /// 2^k + 1 ... 2^(k+1) cycles; bucket 0 holds 0–2).
 public struct AccessHistogram: Hashable, Sendable {
-    public private(set) var counts = [UInt64](repeating: 0, count: 64)
+    /// The buckets, inline (no heap buffer: counting needs no uniqueness check).
+    var storage = InlineArray<64, UInt64>(repeating: 0)
 
     public init() {}
+
+    /// The count of each bucket, 0 to 63.
+    public var counts: [UInt64] { (0..<64).map { storage[$0] } }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        (0..<64).allSatisfy { lhs.storage[$0] == rhs.storage[$0] }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for k in 0..<64 { hasher.combine(storage[k]) }
+    }
 
     @inlinable public static func bucket(_ cycles: UInt64) -> Int {
         cycles <= 2 ? 0 : 64 - (cycles - 1).leadingZeroBitCount - 1
     }
 
     /// Counts one access; a bucket saturates at 2^64 - 1 rather than wrapping to 0.
+    @inline(__always)
     public mutating func record(_ cycles: UInt64) {
         let bucket = Self.bucket(cycles)
-        if counts[bucket] != .max { counts[bucket] += 1 }
+        if storage[bucket] != .max { storage[bucket] &+= 1 }
     }
 
     /// The lowest and highest cycle count of bucket `k`.
@@ -63,6 +97,6 @@ public struct AccessHistogram: Hashable, Sendable {
 
     /// The non-empty buckets, in order.
     public var buckets: [(low: UInt64, high: UInt64, count: UInt64)] {
-        counts.indices.compactMap { k in counts[k] == 0 ? nil : (Self.range(k).low, Self.range(k).high, counts[k]) }
+        (0..<64).compactMap { k in storage[k] == 0 ? nil : (Self.range(k).low, Self.range(k).high, storage[k]) }
     }
 }

@@ -79,37 +79,93 @@ public struct StreamRunner {
         }
     }
 
+    /// What `run` keeps of each record run in a batch: its cycles when it
+    /// completes, a count of those that found the core idle (`run(_:on:...)`).
+    struct Tally: TouchObserver {
+        var histogram: AccessHistogram
+        var skipped: UInt64
+
+        @inline(__always)
+        mutating func touched(_ outcome: ExecutionOutcome, cycles: CycleCount) {
+            switch outcome {
+            case .idle: skipped &+= 1
+            case .completed: histogram.record(cycles)
+            case .instructionSkipped, .processKilled: break
+            }
+        }
+    }
+
+    /// Records read at a time (`MemoryTraceReader.read(into:count:)`); the
+    /// `stop` check's interval, and a multiple or divisor of `progressInterval`.
+    public static let batchSize = 4096
+
     /// Runs every record `reader` hands out, calling `progress` with the
     /// records run and the bytes read every `defaultProgressInterval` records. On a
     /// bad record it stops and rethrows; `system`, `histogram` and `records`
     /// then hold the run up to the record before it.
+    ///
+    /// Records are read in batches (`batchSize`, or `progressInterval` when
+    /// smaller) and run one by one; without event logging or a coherence
+    /// checker, a batch runs in a loop that only touches and times. Every
+    /// batch starts at a multiple of its size, and its first record is read
+    /// on its own before `stop` is asked, so the reader stands where a reader
+    /// read record by record would at every `stop` and `progress` call.
     public mutating func run<R: MemoryTraceReader>(_ reader: inout R,
                                                    progress: ((_ records: UInt64, _ bytes: UInt64) -> Void)? = nil,
                                                    stop: () -> Bool = { false },
                                                    events: ((_ record: UInt64, _ events: [Event]) -> Void)? = nil,
                                                    eventRange: Range<UInt64> = 0..<UInt64.max) throws(TraceError) {
         let core = CoreID(0)
-        while let access = try reader.next() {
-            if records & 4095 == 0 && stop() {
+        let capacity = Int(min(UInt64(Self.batchSize), max(progressInterval, 1)))
+        let batch = UnsafeMutableBufferPointer<MemoryAccess>.allocate(capacity: capacity)
+        defer { batch.deallocate() }
+        while true {
+            // The first record of the batch, then the stop check, then the rest.
+            var count = 0
+            try reader.read(into: UnsafeMutableBufferPointer(rebasing: batch[0..<1]), count: &count)
+            guard count == 1 else { return }
+            if records & UInt64(Self.batchSize &- 1) == 0 && stop() {
                 stopped = true
                 return
             }
-            if events != nil { system.setLogging(eventRange.contains(records), core: core) }
-            records &+= 1
-            Self.run(access, on: core, &system, histogram: &histogram, skipped: &skippedRecords)
-            if system.checksCoherence {
-                for violation in system.drainCoherenceViolations() {
-                    coherenceViolations.append((records, violation))
+            var failure: TraceError? = nil
+            do throws(TraceError) {
+                var more = 0
+                defer { count &+= more }
+                try reader.read(into: UnsafeMutableBufferPointer(rebasing: batch[1..<capacity]), count: &more)
+            } catch {
+                failure = error
+            }
+            if events == nil && !system.checksCoherence {
+                var tally = Tally(histogram: histogram, skipped: skippedRecords)
+                system.touch(core: core, UnsafeBufferPointer(rebasing: batch[0..<count]), observer: &tally)
+                histogram = tally.histogram
+                skippedRecords = tally.skipped
+                records &+= UInt64(count)
+            } else {
+                for i in 0..<count {
+                    if events != nil { system.setLogging(eventRange.contains(records), core: core) }
+                    records &+= 1
+                    Self.run(batch[i], on: core, &system, histogram: &histogram, skipped: &skippedRecords)
+                    if system.checksCoherence {
+                        for violation in system.drainCoherenceViolations() {
+                            coherenceViolations.append((records, violation))
+                        }
+                    }
+                    if let events, system.machine[core].isLogging {
+                        let drained = drainEvents()
+                        if drained.count > mostEventsHeld { mostEventsHeld = drained.count }
+                        events(records - 1, drained)
+                    }
                 }
             }
-            if let events, system.machine[core].isLogging {
-                let batch = drainEvents()
-                if batch.count > mostEventsHeld { mostEventsHeld = batch.count }
-                events(records - 1, batch)
-            }
+            if let failure { throw failure }
+            // A batch that ends on a multiple of the interval ends where the
+            // interval does (both are powers of two, the batch the smaller or equal).
             if records & (progressInterval &- 1) == 0, let progress {
                 progress(records, reader.bytesRead)
             }
+            guard count == capacity else { return }
         }
     }
 

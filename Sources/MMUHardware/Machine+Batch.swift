@@ -1,0 +1,32 @@
+/// Many trace records at once (`System.touch(core:_:observer:)`): the access
+/// path inlined into one loop, with no call per record.
+
+/// One record of a batch: `bytes` from `address`, no data (`MemoryOperation.reference`).
+public protocol TouchRecord {
+    var kind: AccessKind { get }
+    var address: VirtualAddress { get }
+    var bytes: UInt64 { get }
+}
+
+/// Told how each record of a batch ended and the cycles it took on its core.
+public protocol TouchObserver {
+    mutating func touched(_ outcome: ExecutionOutcome, cycles: CycleCount)
+}
+
+extension Machine {
+    /// `execute(.reference(...), on: core, os: &os)` for each record of
+    /// `records` in order, exactly as that many calls would run them; after
+    /// each, `observer` hears its outcome and the cycles `core`'s clock moved.
+    @inline(__always)
+    public mutating func touch<Record: TouchRecord, OS: ExceptionHandler, Observer: TouchObserver>(
+        _ records: UnsafeBufferPointer<Record>, on core: CoreID, os: inout OS, observer: inout Observer) {
+        let c = core.rawValue
+        for record in records {
+            let operation = MemoryOperation.reference(record.kind, record.address, bytes: record.bytes)
+            let before = cores[c].clock
+            let outcome = cores[c].log.isEnabled ? executeLogging(operation, on: core, os: &os)
+                                                 : execute(operation, on: core, os: &os, logging: false)
+            observer.touched(outcome, cycles: cores[c].clock &- before)
+        }
+    }
+}
