@@ -45,11 +45,17 @@ public struct Translation: Hashable, Sendable {
     public var frame: FrameNumber
     public var size: PageSize
     public var rights: AccessRights
+    /// The size of the page the paging structures map, when this translation
+    /// is a smaller piece of it (a fractured entry, or a guest's large page
+    /// cached 4 KiB at a time); `size` otherwise. An INVLPG anywhere in that
+    /// page drops every piece (SDM 4.10.4.1: all entries for the page).
+    public var origin: PageSize
 
-    @inlinable public init(frame: FrameNumber, size: PageSize, rights: AccessRights) {
+    @inlinable public init(frame: FrameNumber, size: PageSize, rights: AccessRights, origin: PageSize? = nil) {
         self.frame = frame
         self.size = size
         self.rights = rights
+        self.origin = origin ?? size
     }
 
     /// The 4 KiB piece of this translation that holds `address` (a fractured
@@ -57,7 +63,8 @@ public struct Translation: Hashable, Sendable {
     @inlinable public func fractured(at address: VirtualAddress) -> Translation {
         guard size != .size4K else { return self }
         let pages = size.bytes >> Paging.pageShift
-        return Translation(frame: FrameNumber(frame.rawValue + (address.pageNumber & (pages - 1))), size: .size4K, rights: rights)
+        return Translation(frame: FrameNumber(frame.rawValue + (address.pageNumber & (pages - 1))), size: .size4K, rights: rights,
+                           origin: origin)
     }
 
     /// The physical address `address` translates to.

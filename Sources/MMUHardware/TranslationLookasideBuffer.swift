@@ -14,6 +14,8 @@ public struct TranslationLookasideBuffer: Sendable {
         var pcid: UInt16 = 0
         var rights: AccessRights = []
         var size: PageSize = .size4K
+        /// The size of the page it is a piece of (`size` unless fractured).
+        var origin: PageSize = .size4K
 
         public static var empty: Entry { Entry() }
         public var isValid: Bool { tag != 0 }
@@ -50,6 +52,9 @@ public struct TranslationLookasideBuffer: Sendable {
     private var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their probes.
     private var largeEntries = 0
+    /// Valid entries that are pieces of a larger page, so INVLPG looks for
+    /// them only while there are any.
+    private var fracturedEntries = 0
 
     /// A TLB of `entries` entries in sets of `ways` (entries must be a multiple
     /// of ways; 0 entries makes a disabled TLB).
@@ -147,7 +152,7 @@ public struct TranslationLookasideBuffer: Sendable {
     /// The translation the entry in `slot` holds.
     @inline(__always) func translation(at slot: Slot) -> Translation {
         let e = array[slot]
-        return Translation(frame: FrameNumber(e.frame), size: e.size, rights: e.rights)
+        return Translation(frame: FrameNumber(e.frame), size: e.size, rights: e.rights, origin: e.origin)
     }
 
     /// Looks `address` up for an access of `kind` under `pcid`.
@@ -183,13 +188,15 @@ public struct TranslationLookasideBuffer: Sendable {
         guard let slot else { return }
         remove(slot)
         array.fill(slot, with: Entry(tag: tag, frame: translation.frame.rawValue, pcid: pcid.rawValue,
-                                     rights: translation.rights, size: translation.size))
+                                     rights: translation.rights, size: translation.size, origin: translation.origin))
         if translation.size != .size4K { largeEntries += 1 }
+        if translation.origin != translation.size { fracturedEntries += 1 }
     }
 
     @inline(__always) private mutating func remove(_ slot: Slot) {
         let e = array.entry(inAnySlot: slot)
         if e.isValid && e.size != .size4K { largeEntries -= 1 }
+        if e.isValid && e.origin != e.size { fracturedEntries -= 1 }
         array.remove(slot)
     }
 
@@ -199,43 +206,67 @@ public struct TranslationLookasideBuffer: Sendable {
         invalidate(address, .size4K, pcid, includeGlobal)
         if largeEntries > 0 { invalidate(address, .size2M, pcid, includeGlobal) }
         if largeEntries > 0 { invalidate(address, .size1G, pcid, includeGlobal) }
+        if fracturedEntries > 0 { invalidatePieces(of: address, pcid, includeGlobal) }
+    }
+
+    /// Drops every piece of a larger page that holds `address` (they sit in
+    /// other sets: the whole array is searched).
+    @inline(never)
+    private mutating func invalidatePieces(of address: VirtualAddress, _ pcid: PCID, _ includeGlobal: Bool) {
+        var removed = 0
+        array.removeAll { e in
+            guard e.origin != e.size, e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global)) else { return false }
+            let shift = e.origin.shift
+            guard (e.page << e.size.shift) >> shift == address.rawValue >> shift else { return false }
+            removed += 1
+            return true
+        }
+        fracturedEntries -= removed
     }
 
     @inline(__always)
     private mutating func invalidate(_ address: VirtualAddress, _ size: PageSize, _ pcid: PCID, _ includeGlobal: Bool) {
         let page = address.rawValue >> size.shift
         let tag = Self.tag(page, size)
-        var removedLarge = 0
+        var removedLarge = 0, removedPieces = 0
         array.removeAll(inSetOf: page, where: { e in
             e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global)))
         }, removed: { e in
             if e.size != .size4K { removedLarge += 1 }
+            if e.origin != e.size { removedPieces += 1 }
         })
         largeEntries -= removedLarge
+        fracturedEntries -= removedPieces
     }
 
     /// Drops every non-global entry tagged `pcid` (nil: of every PCID), and
     /// global ones too when `includeGlobal`.
     public mutating func flush(pcid: PCID?, includeGlobal: Bool = false) {
         var removedLarge = 0
+        var removedPieces = 0
         array.removeAll { e in
             if e.rights.contains(.global) && !includeGlobal { return false }
             if let pcid, e.pcid != pcid.rawValue && !e.rights.contains(.global) { return false }
             if e.size != .size4K { removedLarge += 1 }
+            if e.origin != e.size { removedPieces += 1 }
             return true
         }
         largeEntries -= removedLarge
+        fracturedEntries -= removedPieces
     }
 
     /// Drops every entry whose tag belongs to VM `vpid` (INVEPT's combined mappings).
     public mutating func flush(vpid: UInt16) {
         var removedLarge = 0
+        var removedPieces = 0
         array.removeAll { e in
             guard e.pcid >> 12 == vpid else { return false }
             if e.size != .size4K { removedLarge += 1 }
+            if e.origin != e.size { removedPieces += 1 }
             return true
         }
         largeEntries -= removedLarge
+        fracturedEntries -= removedPieces
     }
 
     /// Whether some valid entry tagged `pcid` (or global) covers `address`.

@@ -189,7 +189,7 @@ extension Core {
                 if bitsSet > 0 { charge(.walkAD, times: UInt64(bitsSet)) }
                 // One 4 KiB entry, guest-linear to host-physical, with the rights of both dimensions.
                 let combined = Translation(frame: data.frame, size: .size4K,
-                                           rights: guest.rights.intersection(data.rights))
+                                           rights: guest.rights.intersection(data.rights), origin: guest.size)
                 note(.walkDone(address, combined, accessedDirtyBitsSet: bitsSet))
                 if pagingStructureCachesEnabled && guestSteps.references > 1 {
                     var upper = cached.start.rights

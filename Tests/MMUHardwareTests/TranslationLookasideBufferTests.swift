@@ -280,4 +280,28 @@ struct TranslationLookasideBufferTests {
             if tlb.holds(VirtualAddress(0x10_000), pcid: PCID(1)) { fatalError("a disabled TLB holds an entry") }
         }
     }
+
+    /// Found by fuzzing: a 2 MiB page cached as 4 KiB pieces (its own array
+    /// has no entries) kept a stale piece after INVLPG of another address in
+    /// the same 2 MiB. INVLPG drops every entry for the page (SDM 4.10.4.1).
+    @Test func invlpgAnywhereInALargePageDropsEveryPieceOfIt() {
+        var tlb = TLB(entries: 16, ways: 4)
+        let huge = translation(0x200, Self.rw, .size2M)
+        let base: UInt64 = 0x40_0000
+        for piece in [UInt64(1), 3, 7] {
+            tlb.insert(VirtualAddress(base + piece << 12), huge.fractured(at: VirtualAddress(base + piece << 12)), pcid: pcid1)
+        }
+        // A plain 4 KiB entry in the same 2 MiB, and a piece of another 2 MiB page, stay.
+        tlb.insert(VirtualAddress(base + 0x9000), translation(0x999), pcid: pcid1)
+        tlb.insert(VirtualAddress(base + 0x20_1000), translation(0x400, Self.rw, .size2M).fractured(at: VirtualAddress(base + 0x20_1000)), pcid: pcid1)
+        #expect(hits(&tlb, VirtualAddress(base + 0x1000), pcid1)?.origin == .size2M)
+        tlb.invalidate(VirtualAddress(base + 0x3000 + 8), pcid: pcid1)
+        for piece in [UInt64(1), 3, 7] { #expect(hits(&tlb, VirtualAddress(base + piece << 12), pcid1) == nil, "piece \(piece)") }
+        #expect(hits(&tlb, VirtualAddress(base + 0x9000), pcid1) != nil)
+        #expect(hits(&tlb, VirtualAddress(base + 0x20_1000), pcid1) != nil)
+        // Another PCID's pieces are not its to drop.
+        tlb.insert(VirtualAddress(base + 0x5000), huge.fractured(at: VirtualAddress(base + 0x5000)), pcid: pcid2)
+        tlb.invalidate(VirtualAddress(base), pcid: pcid1)
+        #expect(hits(&tlb, VirtualAddress(base + 0x5000), pcid2) != nil)
+    }
 }
