@@ -6,12 +6,14 @@ enum StatisticsCommand: Command {
         name: "statistics", abstract: "Lists the statistics a run reports: name, unit, per core or total, meaning.",
         discussion: "A per-core statistic NAME is also reported as coreN.NAME for each core; NAME alone is the total\n"
             + "(for cycles, the largest clock). A trace's expect KEY VALUE takes any of these names.\n"
+            + "The last ones are reported only by runs with virtual machines, which also report each VM's\n"
+            + "kernel statistics and frames as vmN.NAME (N the VMID).\n"
             + "docs/reference/statistics.md has the same list.")
 
     static func run(_ arguments: ParsedArguments, console: Console) -> Int32 {
         if let refused = refuseArguments(arguments, console) { return refused }
         console.out(HelpText.table(header: ["statistic", "unit", "per core or total", "meaning"],
-                                   rows: Statistic.all.map { [$0.name, $0.unit, $0.scope.rawValue, $0.meaning] }))
+                                   rows: (Statistic.all + Statistic.virtualization).map { [$0.name, $0.unit, $0.scope.rawValue, $0.meaning] }))
         return 0
     }
 }
