@@ -93,15 +93,7 @@ extension Benchmark {
         Benchmark(name: "walk", unit: "accesses", summary: "4M random loads over 1 GiB (256Ki present pages): STLB misses and walks",
                   defaultSize: 4_000_000,
                   prepare: { _ in populated(pages: 262_144, frames: 270_000) },
-                  run: { system, count in
-                      var random = XorShift(state: 0x9E37_79B9_7F4A_7C15)
-                      var sum: UInt64 = 0
-                      for _ in 0..<count {
-                          let page = random.next() & 0x3FFFF
-                          sum &+= checksum(system.access(core: core0, .read, VirtualAddress(base + page << 12), store: 0))
-                      }
-                      return (count, sum)
-                  }),
+                  run: { system, count in randomLoadsOver1GiB(&system, count: count) }),
         Benchmark(name: "cow-storm", unit: "COW faults", summary: "fork 256Ki pages, the child writes every page",
                   defaultSize: 262_144,
                   prepare: { pages in

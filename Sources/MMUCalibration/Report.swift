@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MMUKernel
+import MMUTrace
 
 /// The table `mmusim calibrate` prints: each operation measured, predicted
 /// under the preset and under the fitted configuration, with the ratios; then
@@ -98,17 +99,7 @@ extension Calibration {
         return text
     }
 
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ row: [String]) -> String {
-            row.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i == 0 ? cell + pad : pad + cell
-            }.joined(separator: "  ")
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
-    }
+    static func table(_ header: [String], _ rows: [[String]]) -> String { TextTable.render(header, rows) }
 
     /// `value` with `decimals` digits after the point (no Foundation).
     static func format(_ value: Double, _ decimals: Int) -> String {

@@ -253,24 +253,34 @@ extension Core {
             if walk.accessedDirtyBitsSet > 0 { charge(.walkAD, times: UInt64(walk.accessedDirtyBitsSet)) }
             note(.walkDone(address, translation, accessedDirtyBitsSet: walk.accessedDirtyBitsSet))
             if pagingStructureCachesEnabled && walk.references > 1 {
-                // Every upper-level entry read fills its cache, whose probe missed.
-                var rights = cached.start.rights
-                for i in 0..<(walk.references - 1) {
-                    let step = walk[i]
-                    rights.formIntersection(AccessRights.granted(by: step.entry))
-                    let table = step.entry.frame
-                    switch step.level {
-                    case .pml5: pml5eCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pml5eSlot)
-                    case .pml4: pml4eCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pml4eSlot)
-                    case .pdpt: pdpteCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdpteSlot)
-                    case .pd: pdeCache.fill(address, table: table, rights: rights, pcid: cr3.pcid, at: cached.pdeSlot)
-                    case .pt: break
-                    }
-                }
+                Self.fill(&pml5eCache, &pml4eCache, &pdpteCache, &pdeCache, from: walk, address, cached, tag: cr3.pcid)
             }
             if l2.isEnabled { fillL2(address, translation, cr3.pcid, at: l2Slot) }
             fillL1(address, kind, translation, cr3.pcid, at: l1Slot)
             return .translated(translation.physicalAddress(of: address))
+        }
+    }
+
+    /// Fills paging-structure caches with every upper-level entry `walk`
+    /// read (each cache's probe missed, at the slot `cached` kept for it),
+    /// with the rights accumulated down to it: a native walk's, a guest's
+    /// (guest tables), or a nested walk's.
+    @inline(__always)
+    static func fill(_ pml5e: inout PagingStructureCache, _ pml4e: inout PagingStructureCache,
+                     _ pdpte: inout PagingStructureCache, _ pde: inout PagingStructureCache,
+                     from walk: PageWalker.Walk, _ address: VirtualAddress, _ cached: WalkStart, tag: PCID) {
+        var rights = cached.start.rights
+        for i in 0..<(walk.references - 1) {
+            let step = walk[i]
+            rights.formIntersection(AccessRights.granted(by: step.entry))
+            let table = step.entry.frame
+            switch step.level {
+            case .pml5: pml5e.fill(address, table: table, rights: rights, pcid: tag, at: cached.pml5eSlot)
+            case .pml4: pml4e.fill(address, table: table, rights: rights, pcid: tag, at: cached.pml4eSlot)
+            case .pdpt: pdpte.fill(address, table: table, rights: rights, pcid: tag, at: cached.pdpteSlot)
+            case .pd: pde.fill(address, table: table, rights: rights, pcid: tag, at: cached.pdeSlot)
+            case .pt: break
+            }
         }
     }
 

@@ -52,19 +52,7 @@ extension Core {
         case .translation(let translation):
             if walk.accessedDirtyBitsSet > 0 { charge(.walkAD, times: UInt64(walk.accessedDirtyBitsSet)) }
             if nestedPagingStructureCachesEnabled && walk.references > 1 {
-                var rights = cached.start.rights
-                for i in 0..<(walk.references - 1) {
-                    let step = walk[i]
-                    rights.formIntersection(AccessRights.granted(by: step.entry))
-                    let table = step.entry.frame
-                    switch step.level {
-                    case .pml5: nestedPML5ECache.fill(address, table: table, rights: rights, pcid: tag, at: cached.pml5eSlot)
-                    case .pml4: nestedPML4ECache.fill(address, table: table, rights: rights, pcid: tag, at: cached.pml4eSlot)
-                    case .pdpt: nestedPDPTECache.fill(address, table: table, rights: rights, pcid: tag, at: cached.pdpteSlot)
-                    case .pd: nestedPDECache.fill(address, table: table, rights: rights, pcid: tag, at: cached.pdeSlot)
-                    case .pt: break
-                    }
-                }
+                Self.fill(&nestedPML5ECache, &nestedPML4ECache, &nestedPDPTECache, &nestedPDECache, from: walk, address, cached, tag: tag)
             }
             // The nested tables map 4 KiB pages; a larger nested leaf would be cached fractured.
             let page = translation.fractured(at: address)
@@ -192,19 +180,7 @@ extension Core {
                                            rights: guest.rights.intersection(data.rights), origin: guest.size)
                 note(.walkDone(address, combined, accessedDirtyBitsSet: bitsSet))
                 if pagingStructureCachesEnabled && guestSteps.references > 1 {
-                    var upper = cached.start.rights
-                    for i in 0..<(guestSteps.references - 1) {
-                        let step = guestSteps[i]
-                        upper.formIntersection(AccessRights.granted(by: step.entry))
-                        let next = step.entry.frame
-                        switch step.level {
-                        case .pml5: pml5eCache.fill(address, table: next, rights: upper, pcid: cr3.pcid, at: cached.pml5eSlot)
-                        case .pml4: pml4eCache.fill(address, table: next, rights: upper, pcid: cr3.pcid, at: cached.pml4eSlot)
-                        case .pdpt: pdpteCache.fill(address, table: next, rights: upper, pcid: cr3.pcid, at: cached.pdpteSlot)
-                        case .pd: pdeCache.fill(address, table: next, rights: upper, pcid: cr3.pcid, at: cached.pdeSlot)
-                        case .pt: break
-                        }
-                    }
+                    Self.fill(&pml5eCache, &pml4eCache, &pdpteCache, &pdeCache, from: guestSteps, address, cached, tag: cr3.pcid)
                 }
                 if l2.isEnabled { fillL2(address, combined, cr3.pcid, at: l2Slot) }
                 fillL1(address, kind, combined, cr3.pcid, at: l1Slot)

@@ -53,17 +53,7 @@ public struct Comparison {
 
     /// An aligned table: the variant, then each column right-aligned.
     public func table() -> String {
-        let header = ["variant"] + tableColumns
-        let cells = rows.map { [$0.label] + self.cells($0).map(String.init) }
-        var widths = header.map(\.count)
-        for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ row: [String]) -> String {
-            row.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i == 0 ? cell + pad : pad + cell
-            }.joined(separator: "  ")
-        }
-        return ([line(header)] + cells.map(line)).joined(separator: "\n") + "\n"
+        TextTable.render(["variant"] + tableColumns, rows.map { [$0.label] + self.cells($0).map(String.init) })
     }
 
     /// The same table as CSV (RFC 4180; labels quoted when needed).

@@ -227,15 +227,7 @@ public enum VMCowReport {
                 [result.name] + shown.map { String(result.statistics[$0] ?? 0) }
                     + [String((result.statistics["core0.cycles"] ?? 0) + (result.statistics["core1.cycles"] ?? 0))]
             }
-            var widths = header.map(\.count)
-            for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-            func line(_ row: [String]) -> String {
-                row.enumerated().map { i, cell in
-                    let pad = String(repeating: " ", count: widths[i] - cell.count)
-                    return i == 0 ? cell + pad : pad + cell
-                }.joined(separator: "  ")
-            }
-            return title + "\n" + ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
+            return title + "\n" + TextTable.render(header, rows)
         }
         return render("In two VMs (ksm merges the image; host copy-on-write breaks it):", guest) + "\n"
             + render("Natively (fork shares the image; copy-on-write breaks it):", native)
