@@ -233,16 +233,9 @@ extension Core {
                 if last.level == .pd { statistics.walks2M &+= 1 } else if last.level == .pdpt { statistics.walks1G &+= 1 }
             }
         }
-        // Charge each reference: flat, or where its line hits.
-        let flat = costs.flatWalkReference
         for i in 0..<walk.references {
-            let step = walk[i]
-            if flat {
-                charge(.walkRef)
-            } else {
-                charge(pageTableLines.read(PageTableLineCache.line(step.table, step.index)).cost)
-            }
-            if logging { note(.walkReference(step)) }
+            chargeReference(walk[i])
+            if logging { note(.walkReference(walk[i])) }
         }
         switch walk.outcome {
         case .fault(let code):
@@ -258,6 +251,16 @@ extension Core {
             if l2.isEnabled { fillL2(address, translation, cr3.pcid, at: l2Slot) }
             fillL1(address, kind, translation, cr3.pcid, at: l1Slot)
             return .translated(translation.physicalAddress(of: address))
+        }
+    }
+
+    /// Charges one entry the walker read: `cost.walk.ref` when set, else
+    /// the level of the cache its line hits.
+    @inline(__always) mutating func chargeReference(_ step: PageWalker.Step) {
+        if costs.flatWalkReference {
+            charge(.walkRef)
+        } else {
+            charge(pageTableLines.read(PageTableLineCache.line(step.table, step.index)).cost)
         }
     }
 

@@ -33,15 +33,9 @@ extension Core {
         let walk = PageWalker.walk(address, kind, from: cached.start, memory: &memory)
         statistics.walkRefs &+= UInt64(walk.references)
         statistics.walkNestedRefs &+= UInt64(walk.references)
-        let flat = costs.flatWalkReference
         for i in 0..<walk.references {
-            let step = walk[i]
-            if flat {
-                charge(.walkRef)
-            } else {
-                charge(pageTableLines.read(PageTableLineCache.line(step.table, step.index)).cost)
-            }
-            note(.nestedWalkReference(step))
+            chargeReference(walk[i])
+            note(.nestedWalkReference(walk[i]))
         }
         switch walk.outcome {
         case .fault(let code):
@@ -124,7 +118,6 @@ extension Core {
         var level = cached.start.level
         var table = cached.start.table
         var rights = cached.start.rights
-        let flat = costs.flatWalkReference
         while true {
             let index = address.index(at: level)
             let gpa = table.rawValue << Paging.pageShift | index << 3
@@ -138,7 +131,7 @@ extension Core {
             hostSteps.record(step)
             guestSteps.record(PageWalker.Step(level: level, table: table, index: index, entry: entry))
             statistics.walkRefs &+= 1
-            if flat { charge(.walkRef) } else { charge(pageTableLines.read(PageTableLineCache.line(host.frame, index)).cost) }
+            chargeReference(step)
             if logging { note(.walkReference(step)) }
             switch PageWalker.examine(entry, at: level, kind, code: code, rights: &rights) {
             case .fault(let code):

@@ -36,6 +36,23 @@ private func refs(_ system: System, _ core: Int) -> (UInt64, UInt64) {
     (system.machine.cores[core].statistics.walkRefs, system.machine.cores[core].statistics.walkNestedRefs)
 }
 
+/// VMs 1 and 2 (256 frames each), a process in each running on core 0 and
+/// core 1, each mapping one page at `base` and writing its value there.
+private func twoGuests(values: [UInt64], checked: Bool = false) -> (System, [ProcessID]) {
+    var system = System(configuration: configuration(cores: 2))
+    system.checksCoherence = checked
+    var processes: [ProcessID] = []
+    for (c, id) in ([1, 2] as [UInt64]).enumerated() {
+        guard let vm = system.createVirtualMachine(id: id, frames: 256) else { break }
+        let process = system.createProcess(inVM: vm)
+        processes.append(process)
+        system.contextSwitch(core: CoreID(c), to: process)
+        system.map(core: CoreID(c), VirtualAddress(base), pages: 1, [.read, .write])
+        _ = system.access(core: CoreID(c), .write, VirtualAddress(base), store: values[c])
+    }
+    return (system, processes)
+}
+
 @Suite("virtual machines")
 struct VirtualMachineTests {
     @Test("a cold two-dimensional walk reads 24 entries with four levels on both sides, 35 with five, 29 five-on-four",
@@ -115,18 +132,8 @@ struct VirtualMachineTests {
 
     @Test("same-page merging shares identical pages across VMs read-only; a guest write breaks it by host copy-on-write")
     func sameGuestPages() {
-        var system = System(configuration: configuration(cores: 2))
-        var processes: [ProcessID] = []
-        for id in [1, 2] as [UInt64] {
-            let vm = system.createVirtualMachine(id: id, frames: 256)!
-            processes.append(system.createProcess(inVM: vm))
-        }
         // Both guests build the same page: same tables, same guest frames, same bytes.
-        for (c, process) in processes.enumerated() {
-            system.contextSwitch(core: CoreID(c), to: process)
-            system.map(core: CoreID(c), VirtualAddress(base), pages: 1, [.read, .write])
-            _ = system.access(core: CoreID(c), .write, VirtualAddress(base), store: 0x5A)
-        }
+        var (system, _) = twoGuests(values: [0x5A, 0x5A])
         let dataBefore = system.frames.dataFrames
         system.mergeSamePages(core: core0)
         // Each guest backs 5 frames (PML4, PDPT, PD, PT, data); VM 2's five match VM 1's.
@@ -147,14 +154,7 @@ struct VirtualMachineTests {
 
     @Test("pages whose bytes differ are not merged")
     func differentPages() {
-        var system = System(configuration: configuration(cores: 2))
-        for (c, id) in ([1, 2] as [UInt64]).enumerated() {
-            let vm = system.createVirtualMachine(id: id, frames: 256)!
-            let process = system.createProcess(inVM: vm)
-            system.contextSwitch(core: CoreID(c), to: process)
-            system.map(core: CoreID(c), VirtualAddress(base), pages: 1, [.read, .write])
-            _ = system.access(core: CoreID(c), .write, VirtualAddress(base), store: 100 + id)
-        }
+        var (system, _) = twoGuests(values: [101, 102])
         system.mergeSamePages(core: core0)
         // The four page-table pages match; the data pages differ by one word.
         #expect(system.statistic("ksm.merged") == 4)
@@ -166,18 +166,7 @@ struct VirtualMachineTests {
     @Test("the coherence checker covers guests: a host COW without INVEPT is caught")
     func checkerCatchesMissingINVEPT() {
         for defect in [false, true] {
-            var system = System(configuration: configuration(cores: 2))
-            system.checksCoherence = true
-            var processes: [ProcessID] = []
-            for id in [1, 2] as [UInt64] {
-                let vm = system.createVirtualMachine(id: id, frames: 256)!
-                processes.append(system.createProcess(inVM: vm))
-            }
-            for (c, process) in processes.enumerated() {
-                system.contextSwitch(core: CoreID(c), to: process)
-                system.map(core: CoreID(c), VirtualAddress(base), pages: 1, [.read, .write])
-                _ = system.access(core: CoreID(c), .write, VirtualAddress(base), store: 9)
-            }
+            var (system, processes) = twoGuests(values: [9, 9], checked: true)
             // VM 2's process runs on both cores.
             system.contextSwitch(core: core0, to: processes[1])
             _ = system.access(core: core0, .read, VirtualAddress(base))
