@@ -41,6 +41,8 @@ public enum HypervisorEvent: SoftwareEvent, Equatable {
     case invept(vpid: UInt16)
     case samePageMerge(guestFrame: FrameNumber, into: FrameNumber)
     case vmEntry
+    /// The host had no frame for a guest kernel's store: the VM is killed.
+    case virtualMachineKilled(vpid: UInt16)
 
     public var name: String {
         switch self {
@@ -51,6 +53,7 @@ public enum HypervisorEvent: SoftwareEvent, Equatable {
         case .invept: return "INVEPT shootdown"
         case .samePageMerge: return "ksm merge"
         case .vmEntry: return "VM entry"
+        case .virtualMachineKilled: return "VM killed (host out of memory)"
         }
     }
     public var address: VirtualAddress {
@@ -59,7 +62,7 @@ public enum HypervisorEvent: SoftwareEvent, Equatable {
         case .hostDemandZero(let g, _), .hostCopyOnWriteCopy(let g, _), .hostCopyOnWriteReuse(let g, _),
              .samePageMerge(let g, _):
             return VirtualAddress(g.rawValue << Paging.pageShift)
-        case .invept, .vmEntry: return VirtualAddress(0)
+        case .invept, .vmEntry, .virtualMachineKilled: return VirtualAddress(0)
         }
     }
     public var detail: UInt64 {
@@ -68,7 +71,7 @@ public enum HypervisorEvent: SoftwareEvent, Equatable {
         case .hostDemandZero(_, let h), .hostCopyOnWriteCopy(_, let h), .hostCopyOnWriteReuse(_, let h),
              .samePageMerge(_, let h):
             return h.rawValue
-        case .invept(let vpid): return UInt64(vpid)
+        case .invept(let vpid), .virtualMachineKilled(let vpid): return UInt64(vpid)
         case .vmEntry: return 0
         }
     }
@@ -258,14 +261,51 @@ extension Kernel {
         swap(&self, &guest.lentHost[0])
         machine.setSoftwareView(guest.guest?.controls)
         let result = body(&guest, &machine)
-        if guest.hostOutOfMemory {
-            guest.hostOutOfMemory = false
-            if let core, let process = guest.scheduler[core] { guest.outOfMemory(process, on: core, machine: &machine) }
-        }
+        let lostStore = guest.hostOutOfMemory
+        guest.hostOutOfMemory = false
         machine.setSoftwareView(nil)
         swap(&self, &guest.lentHost[0])
         swap(&guest, &hypervisor.guests[vm])
+        if lostStore { killVirtualMachine(vm, on: core, machine: &machine) }
         return result
+    }
+
+    /// The host ran out of frames for a store the guest's kernel made: the
+    /// store is lost, so the guest's memory no longer matches its kernel, and
+    /// the VM is killed, as Linux's OOM killer kills the process that runs it
+    /// (`faults.oom` on the host's count). Every process of the guest ends
+    /// with no teardown through its memory; its pool is empty again; every
+    /// host frame that backed it and every nested table below the root go
+    /// back to the host's pool; every core drops the VM's translations, and
+    /// the cores running it go idle. A later `process … vm` starts afresh in
+    /// the empty VM.
+    mutating func killVirtualMachine(_ vm: Int, on core: CoreID?, machine: inout Machine) {
+        if let core {
+            statistics[core.rawValue].outOfMemoryKills &+= 1
+            machine.note(.virtualMachineKilled(vpid: hypervisor.machines[vm].controls.vpid), on: core)
+        }
+        var guest = hypervisor.guests[vm]
+        for process in guest.processes.ids where guest.processes.isAlive(process) { guest.processes.end(process) }
+        guest.frames = FrameAllocator(frameCount: guest.configuration.frames)
+        guest.scheduler = Scheduler(cores: guest.configuration.cores)
+        guest.deferred = DeferredShootdown.Queues(cores: guest.configuration.cores)
+        guest.hugeZero = nil
+        hypervisor.guests[vm] = guest
+        let controls = hypervisor.machines[vm].controls
+        var dataFrames: [FrameNumber] = []
+        var tableFrames: [FrameNumber] = []
+        PageTableVisitor.forEach(in: machine.memory, root: controls.nestedRoot, level: controls.nestedRootLevel) { slot, entry in
+            if slot.isLeaf(entry) { dataFrames.append(entry.frame) } else { tableFrames.append(entry.frame) }
+            return .descend
+        }
+        for index in 0..<Paging.entriesPerTable { machine.storeEntry(.empty, in: controls.nestedRoot, at: index) }
+        release(dataFrames: dataFrames, tableFrames: tableFrames, hold: false)
+        for c in machine.cores.indices {
+            let id = CoreID(c)
+            machine[id].receiveNestedInvalidation(vpid: controls.vpid)
+            if machine.cores[c].vmcs?.vpid == controls.vpid { machine[id].loadCR3(nil) }
+            hypervisor.machines[vm].flushAtEntry[c] = false
+        }
     }
 
     /// The guest a core's exception belongs to, when this host kernel

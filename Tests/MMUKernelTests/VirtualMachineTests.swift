@@ -238,4 +238,37 @@ struct VirtualMachineTests {
         #expect(system.statistic("vm2.frames.data") == 1)
         #expect(system.invariantViolations().isEmpty)
     }
+
+    @Test("a host out of frames for a guest kernel's store kills the VM; its host frames come back and it starts afresh")
+    func hostOutOfMemoryKillsTheVM() {
+        // 24 host frames: the nested root and the first backing use 5; each guest page needs more.
+        var system = System(configuration: configuration(cores: 1))
+        let small = { () -> System in
+            var c = configuration(cores: 1)
+            c.frames = 24
+            return System(configuration: c)
+        }
+        system = small()
+        let vm = system.createVirtualMachine(id: 1, frames: 256)!
+        let process = system.createProcess(inVM: vm)
+        system.contextSwitch(core: core0, to: process)
+        system.map(core: core0, VirtualAddress(base), pages: 64, [.read, .write])
+        var killed = false
+        for page in 0..<UInt64(64) where !killed {
+            killed = system.access(core: core0, .write, VirtualAddress(base + page << 12), store: page + 1) == .killed
+                || !system.isAlive(process)
+        }
+        #expect(killed)
+        #expect(!system.isAlive(process))
+        #expect(system.invariantViolations().isEmpty, "\(system.invariantViolations().prefix(3))")
+        // Only the nested root (page table) and the zero frame stay taken on the host; the guest's pool is empty.
+        #expect(system.frames.freeFrames == 24 - 2)
+        #expect(system.statistic("vm1.frames.free") == 255)
+        // A new process in the VM runs.
+        let again = system.createProcess(inVM: vm)
+        system.contextSwitch(core: core0, to: again)
+        system.map(core: core0, VirtualAddress(base), pages: 1, [.read, .write])
+        #expect(system.access(core: core0, .write, VirtualAddress(base), store: 5) == .completed(5))
+        #expect(system.invariantViolations().isEmpty)
+    }
 }
