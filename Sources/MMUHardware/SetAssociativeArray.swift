@@ -379,7 +379,8 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
 
     @inline(never) mutating func indexFill(_ slot: Int, with tag: UInt64, state: UInt64) {
         if storage[slot].state != Policy.emptyState { wide[0].remove(slot, tag: storage[slot].entry.indexTag) }
-        wide[0].add(slot, tag: tag, state: state)
+        let states = storage
+        wide[0].add(slot, tag: tag, state: state) { $0 == slot ? state : states[$0].state }
     }
 
     @inline(never) mutating func indexRemove(_ slot: Int) {
@@ -486,8 +487,9 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         if emptyWays[word] != 0 { emptyWords[summary] |= wordBit } else { emptyWords[summary] &= ~wordBit }
     }
 
-    /// `slot` was filled with an entry tagged `tag`, in state `state`.
-    mutating func add(_ slot: Int, tag: UInt64, state: UInt64) {
+    /// `slot` was filled with an entry tagged `tag`, in state `state`
+    /// (`states` gives every slot's, for a rebuild of the heap).
+    mutating func add(_ slot: Int, tag: UInt64, state: UInt64, states: (Int) -> UInt64) {
         markEmpty(slot, false)
         let b = bucket(of: tag)
         let first = buckets[b]
@@ -495,7 +497,24 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         chainNext[slot] = first
         if first >= 0 { chainPrevious[Int(first)] = Int32(slot) }
         buckets[b] = Int32(slot)
-        push(Pair(state: state, slot: Int32(slot)), set: slot / ways)
+        let set = slot / ways
+        var heap = heaps[set]
+        heaps[set] = []
+        pushPair(&heap, Pair(state: state, slot: Int32(slot)))
+        if heap.count > 2 * ways + 64 { heap = rebuilt(set, states: states) }
+        heaps[set] = heap
+    }
+
+    /// A fresh heap of `set`: a pair per occupied slot, with its current state.
+    /// Pairs of slots emptied (and refilled) since they were pushed pile up
+    /// until a rebuild, which keeps a heap within two pairs a slot.
+    private func rebuilt(_ set: Int, states: (Int) -> UInt64) -> [Pair] {
+        var heap: [Pair] = []
+        for slot in set * ways ..< (set + 1) * ways where !isEmpty(slot) {
+            heap.append(Pair(state: states(slot), slot: Int32(slot)))
+        }
+        heapify(&heap)
+        return heap
     }
 
     /// `slot`, holding an entry tagged `tag`, is emptied (its heap pair goes stale).
@@ -522,11 +541,7 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         var heap = heaps[set]
         heaps[set] = []
         defer { heaps[set] = heap }
-        if heap.count > 2 * ways + 64 {
-            // Pairs of slots emptied and refilled pile up: start again from the slots.
-            heap = (0..<ways).map { Pair(state: state(set * ways + $0), slot: Int32(set * ways + $0)) }
-            heapify(&heap)
-        }
+        if heap.count > 2 * ways + 64 { heap = rebuilt(set, states: state) }
         while let top = heap.first {
             let current = state(Int(top.slot))
             if current == top.state { return Int(top.slot) }
@@ -535,13 +550,6 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
             if !isEmpty(Int(top.slot)) { pushPair(&heap, Pair(state: current, slot: top.slot)) }
         }
         return set * ways  // unreachable: a full set has a pair per slot
-    }
-
-    private mutating func push(_ pair: Pair, set: Int) {
-        var heap = heaps[set]
-        heaps[set] = []
-        pushPair(&heap, pair)
-        heaps[set] = heap
     }
 
     private func pushPair(_ heap: inout [Pair], _ pair: Pair) {

@@ -94,6 +94,24 @@ struct WideSetTests {
         #expect(hits > 1000 && misses > 1000 && evictions > 500)
     }
 
+    /// Fills and removals that never fill the set leave stale heap pairs
+    /// behind; a rebuild keeps them within two a slot.
+    @Test func theUseHeapOfASetThatIsNeverFullStaysBounded() {
+        var array = Array(capacity: 128, ways: 128)
+        for round in 0..<10_000 {
+            let tag = UInt64(1 + round)
+            guard case .miss(let victim?) = array.probe(set: 0, tag: tag, where: { $0.tag == tag }) else {
+                Issue.record("a new tag must miss with a victim")
+                return
+            }
+            array.fill(victim, with: Keyed(tag: tag, owner: 1))
+            if case .hit(let slot) = array.probe(set: 0, tag: tag, where: { $0.tag == tag }) { array.touch(slot) }
+            if round % 100 != 0 { array.remove(victim) }
+        }
+        #expect(array.validCount == 100)
+        #expect(array.wide[0].heaps[0].count <= 2 * 128 + 65)
+    }
+
     /// A plain model of a fully associative, PCID-tagged LRU TLB: a list
     /// from least to most recently used. Global entries live on pages no
     /// PCID-tagged entry uses, so each lookup has one candidate.
