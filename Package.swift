@@ -25,6 +25,9 @@ let package = Package(
         .library(name: "FuzzMMT", type: .static, targets: ["FuzzMMT"]),
         .library(name: "FuzzLackey", type: .static, targets: ["FuzzLackey"]),
         .library(name: "FuzzChampSim", type: .static, targets: ["FuzzChampSim"]),
+        .library(name: "FuzzOptions", type: .static, targets: ["FuzzOptions"]),
+        .library(name: "FuzzConfig", type: .static, targets: ["FuzzConfig"]),
+        .library(name: "FuzzSweep", type: .static, targets: ["FuzzSweep"]),
     ],
     dependencies: [],
     targets: [
@@ -46,10 +49,13 @@ let package = Package(
         .executableTarget(name: "mmusim-bench", dependencies: ["MMUBench"], swiftSettings: speed),
 
         // What the fuzz targets do, as a library the tests replay saved inputs through.
-        .target(name: "MMUFuzzing", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"]),
+        .target(name: "MMUFuzzing", dependencies: ["MMUCommands", "MMUExperiments", "MMUTrace", "MMUKernel", "MMUHardware"]),
         .target(name: "FuzzMMT", dependencies: ["MMUFuzzing"]),
         .target(name: "FuzzLackey", dependencies: ["MMUFuzzing"]),
         .target(name: "FuzzChampSim", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzOptions", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzConfig", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzSweep", dependencies: ["MMUFuzzing"]),
 
         .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),

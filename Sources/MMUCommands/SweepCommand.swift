@@ -157,6 +157,10 @@ enum SweepCommand: Command {
             experiment.axes.append(axis)
         }
         experiment.settings += arguments.values(set)
+        guard experiment.cellCount <= Experiment.maximumCells else {
+            console.err("mmusim sweep: the experiment has more than \(Experiment.maximumCells) cells, the limit\n")
+            return nil
+        }
         guard !experiment.traces.isEmpty else {
             _ = refuse("name at least one trace (or --file EXP.sweep, or --merge DIR)", console)
             return nil
