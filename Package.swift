@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "MMUExperiments", dependencies: ["MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         // Argument parsing and the commands, as a library.
         .target(name: "MMUCommands", dependencies: ["MMUExperiments", "MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
-        .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),
+        .executableTarget(name: "mmusim", dependencies: ["MMUCommands", "MMUTrace"], swiftSettings: speed),
         // The benchmarks, as a library; `mmusim-bench` is main.swift over it.
         .target(name: "MMUBench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim-bench", dependencies: ["MMUBench"], swiftSettings: speed),

@@ -45,24 +45,24 @@ enum CheckCommand: Command {
             if Interrupt.requested || memory.passed() { break }
             guard let trace = settings.load(file, console) else {
                 broken += 1
-                console.out("ERROR \(file)\n")
+                console.out("ERROR \(FileName.display(file))\n")
                 continue
             }
             var runner = TraceRunner(trace: trace, checkCoherence: checkCoherence)
             runner.run(stop: { Interrupt.requested || memory.passed() })
             if let line = runner.stoppedAt, memory.exceeded != nil {
-                console.out("STOP  \(file) (stopped before line \(line))\n")
+                console.out("STOP  \(FileName.display(file)) (stopped before line \(line))\n")
                 break
             }
             for warning in runner.warnings { console.err("\(file):\(warning.line): warning: \(warning.message)\n") }
-            for failure in runner.failures { console.out("\(file):\(failure.line): \(failure.message)\n") }
+            for failure in runner.failures { console.out("\(FileName.display(file)):\(failure.line): \(failure.message)\n") }
             passed += runner.passed
             checked += runner.system.translationsChecked
             violations += runner.coherenceViolations
             failed += runner.failures.count
             let total = runner.passed + runner.failures.count
-            console.out(runner.failures.isEmpty ? "ok    \(file) (\(total) assertions)\n"
-                        : "FAIL  \(file) (\(runner.failures.count) of \(total) assertions failed)\n")
+            console.out(runner.failures.isEmpty ? "ok    \(FileName.display(file)) (\(total) assertions)\n"
+                        : "FAIL  \(FileName.display(file)) (\(runner.failures.count) of \(total) assertions failed)\n")
         }
         if broken > 0 { console.out("\(broken) trace(s) could not be run\n") }
         console.out("\(passed) passed, \(failed) failed\n")

@@ -238,6 +238,30 @@ struct RobustnessTests {
         #expect(result.err.contains("locked: cannot list: Permission denied"), "\(result.err)")
     }
 
+    // MARK: File names
+
+    /// Names made of bytes that are not UTF-8 (a Latin-1 é, 0xFF) are passed
+    /// by the shell as they are: the trace opens, a directory listing finds
+    /// it, an output file gets exactly that name, and messages show \xNN.
+    @Test("file names that are not UTF-8 open, are listed and written, and are shown as \\xNN")
+    func rawFileNames() throws {
+        let directory = try temporaryDirectory(["plain.mmt": trace])
+        let script = """
+            cd "$1" || exit 9
+            cp plain.mmt "$(printf 'tr\\377ce.mmt')" && rm plain.mmt
+            "$0" run --json="$(printf 'out\\351.json')" "$(printf 'tr\\377ce.mmt')" || exit 3
+            test -s "$(printf 'out\\351.json')" || exit 4
+            "$0" check . || exit 5
+            "$0" run "$(printf 'no\\376.mmt')"
+            """
+        let result = try spawn(["-c", script, executable, directory], shell: true)
+        #expect(result.status == 2, "\(result.err)")
+        #expect(result.out.contains("accesses"))
+        #expect(result.out.contains("ok    ./tr\\xFFce.mmt (1 assertions)\n"), "\(result.out)")
+        #expect(result.err == "mmusim: no\\xFE.mmt: cannot open: No such file or directory\n")
+        #expect(temporaries(in: directory).isEmpty)
+    }
+
     // MARK: --max-memory
 
     /// A Lackey trace and an .mmt trace whose every record needs a new page
