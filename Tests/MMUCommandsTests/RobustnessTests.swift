@@ -243,7 +243,7 @@ struct RobustnessTests {
     /// Names made of bytes that are not UTF-8 (a Latin-1 é, 0xFF) are passed
     /// by the shell as they are: the trace opens, a directory listing finds
     /// it, an output file gets exactly that name, and messages show \xNN.
-    @Test("file names that are not UTF-8 open, are listed and written, and are shown as \\xNN")
+    @Test("file names that are not UTF-8 open, are listed and written (sweep --out too), and are shown as \\xNN")
     func rawFileNames() throws {
         let directory = try temporaryDirectory(["plain.mmt": trace])
         let script = """
@@ -252,6 +252,8 @@ struct RobustnessTests {
             "$0" run --json="$(printf 'out\\351.json')" "$(printf 'tr\\377ce.mmt')" || exit 3
             test -s "$(printf 'out\\351.json')" || exit 4
             "$0" check . || exit 5
+            "$0" sweep --quiet --out "$(printf 'cells\\351')" "$(printf 'tr\\377ce.mmt')" >/dev/null || exit 6
+            test -d "$(printf 'cells\\351')/cells" || exit 7
             "$0" run "$(printf 'no\\376.mmt')"
             """
         let result = try spawn(["-c", script, executable, directory], shell: true)
