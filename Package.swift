@@ -25,6 +25,9 @@ let package = Package(
         .library(name: "FuzzMMT", type: .static, targets: ["FuzzMMT"]),
         .library(name: "FuzzLackey", type: .static, targets: ["FuzzLackey"]),
         .library(name: "FuzzChampSim", type: .static, targets: ["FuzzChampSim"]),
+        .library(name: "FuzzOptions", type: .static, targets: ["FuzzOptions"]),
+        .library(name: "FuzzConfig", type: .static, targets: ["FuzzConfig"]),
+        .library(name: "FuzzSweep", type: .static, targets: ["FuzzSweep"]),
     ],
     dependencies: [],
     targets: [
@@ -40,16 +43,19 @@ let package = Package(
         .target(name: "MMUExperiments", dependencies: ["MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         // Argument parsing and the commands, as a library.
         .target(name: "MMUCommands", dependencies: ["MMUExperiments", "MMUCalibration", "MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
-        .executableTarget(name: "mmusim", dependencies: ["MMUCommands"], swiftSettings: speed),
+        .executableTarget(name: "mmusim", dependencies: ["MMUCommands", "MMUTrace"], swiftSettings: speed),
         // The benchmarks, as a library; `mmusim-bench` is main.swift over it.
         .target(name: "MMUBench", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"], swiftSettings: speed),
         .executableTarget(name: "mmusim-bench", dependencies: ["MMUBench"], swiftSettings: speed),
 
         // What the fuzz targets do, as a library the tests replay saved inputs through.
-        .target(name: "MMUFuzzing", dependencies: ["MMUTrace", "MMUKernel", "MMUHardware"]),
+        .target(name: "MMUFuzzing", dependencies: ["MMUCommands", "MMUExperiments", "MMUTrace", "MMUKernel", "MMUHardware"]),
         .target(name: "FuzzMMT", dependencies: ["MMUFuzzing"]),
         .target(name: "FuzzLackey", dependencies: ["MMUFuzzing"]),
         .target(name: "FuzzChampSim", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzOptions", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzConfig", dependencies: ["MMUFuzzing"]),
+        .target(name: "FuzzSweep", dependencies: ["MMUFuzzing"]),
 
         .target(name: "TestSupport", dependencies: ["MMUHardware", "MMUKernel", "MMUTrace"], path: "Tests/TestSupport"),
         .testTarget(name: "MMUHardwareTests", dependencies: ["MMUHardware", "TestSupport"]),

@@ -23,7 +23,8 @@ public struct Console {
     /// every write is checked (`WriteFailures`).
     public static var standard: Console {
         let failures = WriteFailures()
-        return Console(out: { failures.write(1, $0) }, err: { failures.write(2, $0) }, failures: failures)
+        // Messages show a file name's bytes that are not UTF-8 as \xFF (FileName).
+        return Console(out: { failures.write(1, $0) }, err: { failures.write(2, FileName.display($0)) }, failures: failures)
     }
 
     private init(out: @escaping (String) -> Void, err: @escaping (String) -> Void, failures: WriteFailures) {
@@ -78,7 +79,7 @@ enum Files {
 
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        return FileName.withCString(path) { stat($0, &info) } == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Every `.mmt` file below `directory`, sorted by path, and a message for
@@ -86,13 +87,13 @@ enum Files {
     /// are not followed (no loop can form); links to files are taken.
     static func traces(in directory: String) -> (found: [String], problems: [String]) {
         var found: [String] = [], problems: [String] = []
-        guard let dir = opendir(directory) else {
+        guard let dir = FileName.withCString(directory, { opendir($0) }) else {
             return ([], ["\(directory): cannot list: \(String(cString: strerror(errno)))"])
         }
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+                FileName.decode(bytes.prefix { $0 != 0 })
             }
             if name == "." || name == ".." { continue }
             names.append(name)
@@ -101,7 +102,7 @@ enum Files {
         for name in names.sorted() {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             var info = stat()
-            guard lstat(path, &info) == 0 else {
+            guard FileName.withCString(path, { lstat($0, &info) }) == 0 else {
                 problems.append("\(path): cannot read: \(String(cString: strerror(errno)))")
                 continue
             }

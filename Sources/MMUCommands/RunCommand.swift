@@ -52,13 +52,15 @@ enum RunCommand: Command {
         Settings apply in this order: defaults, --cpu, --config, the trace's set lines, --set;
         where a set line and the command line disagree, a note on standard error names the value
         that lost. --check-coherence ends with 'coherence: N translations checked, M violations'.
-        SIGINT stops the run and prints the statistics so far (exit 130).
+        SIGINT stops the run and prints the statistics so far (exit 130); so does passing
+        --max-memory (exit 2).
         """,
         arguments: [ArgumentDeclaration("TRACE", help: "the trace file, or - for standard input; several streamed ones run at once",
                                         repeats: true)],
         options: [format.declaration] + ConfigurationOptions.declarations + [
             json.declaration, events.declaration, ConfigurationOptions.checkCoherence.declaration,
             timeline.declaration, timelineRange.declaration, threads.declaration, quiet.declaration,
+            MemoryGuard.option.declaration,
         ])
 
     static func run(_ arguments: ParsedArguments, console: Console) -> Int32 {
@@ -82,7 +84,8 @@ enum RunCommand: Command {
             path: path, settings: settings, json: arguments.containsBare(json), jsonFile: arguments.value(json),
             events: arguments.containsBare(events), eventsFile: arguments.value(events), checkCoherence: arguments.contains(ConfigurationOptions.checkCoherence),
             timeline: arguments.value(timeline), timelineRange: arguments.value(timelineRange) ?? 0..<UInt64.max,
-            quiet: arguments.contains(quiet), otherTraces: Array(arguments.positionals.dropFirst()))
+            quiet: arguments.contains(quiet), otherTraces: Array(arguments.positionals.dropFirst()),
+            memory: MemoryGuard(arguments))
         // Before reading: a SIGINT during a long read stops the run before it starts.
         Interrupt.install()
         let named = arguments.value(Self.format)
@@ -156,13 +159,13 @@ enum RunCommand: Command {
         guard var output = EventOutput.open(request, cores: trace.configuration.cores, console: console) else { return 2 }
         var runner = TraceRunner(trace: trace, logEvents: output.isOn, checkCoherence: request.checkCoherence)
         if output.isOn {
-            runner.run(stop: { Interrupt.requested }) { line, events, accessesBefore in
+            runner.run(stop: { Interrupt.requested || request.memory.passed() }) { line, events, accessesBefore in
                 guard !events.isEmpty else { return }
                 output.write(events, heading: "# line \(line.line)\n", record: UInt64(line.line),
                              toTimeline: request.timelineRange.contains(accessesBefore))
             }
         } else {
-            runner.run(stop: { Interrupt.requested })
+            runner.run(stop: { Interrupt.requested || request.memory.passed() })
         }
         guard output.commit(console) else { return 2 }
         for warning in runner.warnings { console.err("\(path):\(warning.line): warning: \(warning.message)\n") }
@@ -174,6 +177,10 @@ enum RunCommand: Command {
         guard request.report(json: StatisticsReport.json(runner.system, trace: path, histogram: runner.histogram),
                              text: StatisticsReport.text(runner.system), console) else { return 2 }
         if let line = runner.stoppedAt {
+            if request.memory.exceeded != nil {
+                console.err(request.memory.message(after: "\(path):\(line - 1)", kept: "the statistics above are the run so far"))
+                return 2
+            }
             if Interrupt.bySignal { console.err("mmusim: interrupted before \(path):\(line); the statistics above are the run so far\n") }
             return 130
         }
@@ -199,6 +206,8 @@ struct RunRequest {
     var quiet: Bool
     /// The traces after the first in a run of several, which no output may replace either.
     var otherTraces: [String] = []
+    /// `--max-memory`: polled with the SIGINT flag.
+    var memory: MemoryGuard
 
     /// `coherence: N translations checked, M violations` (and a newline): what
     /// `--check-coherence` looked at, printed even when all was well.

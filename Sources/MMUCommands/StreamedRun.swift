@@ -32,7 +32,7 @@ enum StreamedRun {
         func drive<R: MemoryTraceReader>(_ reader: inout R) {
             do throws(TraceError) {
                 try runner.run(&reader, progress: { records, bytes in progress.update(records: records, bytes: bytes) },
-                               stop: { Interrupt.requested },
+                               stop: { Interrupt.requested || request.memory.passed() },
                                events: output.isOn ? { record, events in
                                    output.write(events, heading: "# record \(record)\n", record: record)
                                } : nil,
@@ -89,7 +89,7 @@ enum StreamedRun {
         var failure: TraceError? = nil
         do throws(TraceError) {
             try runner.run(progress: { records, bytes in progress.update(records: records, bytes: bytes) },
-                           stop: { Interrupt.requested },
+                           stop: { Interrupt.requested || request.memory.passed() },
                            events: output.isOn ? { trace, record, events in
                                output.write(events, heading: "# trace\(trace) record \(record)\n", record: record, trace: trace)
                            } : nil,
@@ -167,6 +167,10 @@ enum StreamedRun {
             return 2
         }
         if let records = outcome.stoppedAfter {
+            if request.memory.exceeded != nil {
+                console.err(request.memory.message(after: "\(records) records", kept: "the statistics above are the run so far"))
+                return 2
+            }
             if Interrupt.bySignal { console.err("mmusim: interrupted after \(records) records; the statistics above are the run so far\n") }
             return 130
         }

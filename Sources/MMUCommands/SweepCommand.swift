@@ -57,13 +57,15 @@ enum SweepCommand: Command {
         each swept key, then every statistic; it is byte-identical whatever -j is and whether the
         cells ran here or as a Slurm job array. Settings apply over a trace's own set lines (a note
         on standard error names each one overridden). A trace may be scenario:NAME (generated for
-        the cell's cores) or gzip/xz-compressed. SIGINT keeps every finished cell (exit 130).
+        the cell's cores) or gzip/xz-compressed. SIGINT keeps every finished cell (exit 130); so
+        does passing --max-memory (exit 2).
         """,
         arguments: [ArgumentDeclaration("TRACE", help: "trace files (any format), or scenario:NAME", repeats: true, optional: true)],
         options: [file.declaration, RunCommand.format.declaration, cpus.declaration, sweep.declaration, set.declaration,
                   workers.declaration, csv.declaration, json.declaration, out.declaration, merge.declaration,
                   slurm.declaration, submit.declaration, tasks.declaration, partition.declaration, time.declaration,
-                  memory.declaration, account.declaration, task.declaration, quiet.declaration])
+                  memory.declaration, account.declaration, task.declaration, quiet.declaration,
+                  MemoryGuard.option.declaration])
 
     static func run(_ arguments: ParsedArguments, console: Console) -> Int32 {
         if let directory = arguments.value(merge) {
@@ -98,9 +100,10 @@ enum SweepCommand: Command {
         let order = slice.map { LocalSweep.slice(task: $0.0, of: $0.1, cells: experiment.cellCount) }
         let count = arguments.value(workers) ?? max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         Interrupt.install()
+        let memoryGuard = MemoryGuard(arguments)
         let showProgress = !arguments.contains(quiet) && isatty(2) == 1
         let outcome = LocalSweep(experiment: experiment, directory: directory, workers: count, order: order)
-            .run(stop: { Interrupt.requested }) { progress in
+            .run(stop: { Interrupt.requested || memoryGuard.passed() }) { progress in
                 guard showProgress else { return }
                 var line = "\rcells \(progress.done)/\(progress.total), \(Int(progress.elapsedSeconds)) s"
                 if let left = progress.remainingSeconds { line += ", about \(Int(left.rounded(.up))) s left" }
@@ -115,6 +118,11 @@ enum SweepCommand: Command {
         }
         if outcome.interrupted {
             let kept = directory.map { " (their results are in \($0.cellsPath); run the same command to finish)" } ?? ""
+            if memoryGuard.exceeded != nil {
+                let finished = outcome.results.compactMap { $0 }.count
+                console.err(memoryGuard.message(after: "\(finished) cells", kept: "\(finished) cells finished\(kept)"))
+                return 2
+            }
             if Interrupt.bySignal { console.err("mmusim sweep: interrupted; \(outcome.results.compactMap { $0 }.count) cells finished\(kept)\n") }
             return 130
         }
@@ -157,6 +165,10 @@ enum SweepCommand: Command {
             experiment.axes.append(axis)
         }
         experiment.settings += arguments.values(set)
+        guard experiment.cellCount <= Experiment.maximumCells else {
+            console.err("mmusim sweep: the experiment has more than \(Experiment.maximumCells) cells, the limit\n")
+            return nil
+        }
         guard !experiment.traces.isEmpty else {
             _ = refuse("name at least one trace (or --file EXP.sweep, or --merge DIR)", console)
             return nil

@@ -132,9 +132,31 @@ public struct Experiment: Hashable, Sendable {
         return cells
     }
 
-    /// How many cells `cells` has, without building them.
+    /// How many cells `cells` has, without building them (`Int.max` when
+    /// the product overflows).
     public var cellCount: Int {
-        axes.reduce(traces.count * max(1, presets.count)) { $0 * $1.values.count }
+        Self.product([traces.count, max(1, presets.count)] + axes.map(\.values.count))
+    }
+
+    /// An experiment has at most this many cells (a sweep file or command
+    /// line asking for more is refused before any cell is built).
+    public static let maximumCells = 1_000_000
+
+    /// The cells this experiment would have with at least one trace: what the
+    /// limit is checked against while the traces are still being named.
+    public var cellsPerTraceAtLeast: Int {
+        Self.product([max(1, traces.count), max(1, presets.count)] + axes.map(\.values.count))
+    }
+
+    /// The product of `factors`, `Int.max` when it overflows.
+    static func product(_ factors: [Int]) -> Int {
+        var result = 1
+        for factor in factors {
+            let (product, overflow) = result.multipliedReportingOverflow(by: factor)
+            if overflow { return .max }
+            result = product
+        }
+        return result
     }
 
     /// The parameter columns of the results table: `trace`, `cpu` when

@@ -70,6 +70,9 @@ public enum ExperimentFile {
                 case .failure(let reason): throw fail(reason.message, at: column)
                 }
             }
+            if experiment.cellsPerTraceAtLeast > Experiment.maximumCells {
+                throw fail("the experiment has more than \(Experiment.maximumCells) cells, the limit", at: column)
+            }
         }
         return experiment
     }

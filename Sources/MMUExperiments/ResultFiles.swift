@@ -37,7 +37,7 @@ public struct ResultDirectory: Sendable {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if FileName.withCString(prefix, { mkdir($0, 0o755) }) != 0 && errno != EEXIST {
                 return "\(prefix): cannot create the directory: \(String(cString: strerror(errno)))"
             }
             prefix += "/"

@@ -27,6 +27,7 @@ public struct PageTableLineCache: Sendable {
         var number = UInt64.max
         static var empty: Line { Line() }
         var isValid: Bool { number != .max }
+        var indexTag: UInt64 { number }
     }
 
     /// One level of the hierarchy.

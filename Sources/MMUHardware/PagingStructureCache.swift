@@ -12,6 +12,7 @@ public struct PagingStructureCache: Sendable {
 
         public static var empty: Entry { Entry() }
         public var isValid: Bool { tag != 0 }
+        public var indexTag: UInt64 { tag }
         var pcid: UInt16 { UInt16(truncatingIfNeeded: tag >> 1) }
     }
 
@@ -57,7 +58,7 @@ public struct PagingStructureCache: Sendable {
     @inline(__always)
     public mutating func probe(_ address: VirtualAddress, pcid: PCID) -> Probe {
         let tag = tag(address, pcid)
-        switch array.probe(set: 0, where: { $0.tag == tag }) {
+        switch array.probe(set: 0, tag: tag, where: { $0.tag == tag }) {
         case .hit(let slot):
             array.touch(slot)
             let e = array[slot]
@@ -78,7 +79,7 @@ public struct PagingStructureCache: Sendable {
     /// least recently used entry.
     public mutating func insert(_ address: VirtualAddress, table: FrameNumber, rights: AccessRights, pcid: PCID) {
         let tag = tag(address, pcid)
-        switch array.probe(set: 0, where: { $0.tag == tag }) {
+        switch array.probe(set: 0, tag: tag, where: { $0.tag == tag }) {
         case .hit(let slot): fill(address, table: table, rights: rights, pcid: pcid, at: slot)
         case .miss(let victim): fill(address, table: table, rights: rights, pcid: pcid, at: victim)
         }
@@ -96,7 +97,7 @@ public struct PagingStructureCache: Sendable {
     public mutating func invalidate(_ address: VirtualAddress, pcid: PCID) {
         let tag = tag(address, pcid)
         // Tags are unique: one entry at most.
-        array.removeFirst(inSetOf: 0) { $0.tag == tag }
+        array.removeFirst(inSetOf: 0, tag: tag) { $0.tag == tag }
     }
 
     /// Drops every entry tagged `pcid` (nil: every entry).

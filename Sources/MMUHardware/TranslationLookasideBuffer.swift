@@ -19,6 +19,7 @@ public struct TranslationLookasideBuffer: Sendable {
 
         public static var empty: Entry { Entry() }
         public var isValid: Bool { tag != 0 }
+        public var indexTag: UInt64 { tag }
         /// Page number at `size`.
         var page: UInt64 { tag >> 3 }
 
@@ -50,7 +51,9 @@ public struct TranslationLookasideBuffer: Sendable {
 
     public let entryCount: Int
     private var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
-    /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their probes.
+    /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their
+    /// probes; one more when the array's sets are indexed, so its 4 KiB
+    /// lookups go the same out-of-line way (`findLarge`).
     private var largeEntries = 0
     /// Valid entries that are pieces of a larger page, so INVLPG looks for
     /// them only while there are any.
@@ -63,6 +66,7 @@ public struct TranslationLookasideBuffer: Sendable {
         // A disabled TLB keeps one empty slot that nothing is ever put in, so
         // a probe needs no emptiness check.
         array = SetAssociativeArray(capacity: max(1, entryCount), ways: entryCount == 0 ? 1 : ways)
+        largeEntries = array.indexed ? 1 : 0
     }
 
     public var isEnabled: Bool { entryCount > 0 }
@@ -79,17 +83,21 @@ public struct TranslationLookasideBuffer: Sendable {
     @inline(__always) private func find(_ address: VirtualAddress, _ size: PageSize, _ pcid: PCID) -> Slot? {
         let page = address.rawValue >> size.shift
         let tag = Self.tag(page, size)
-        return array.find(set: page) { $0.matches(tag, pcid) }
+        return array.find(set: page, tag: tag) { $0.matches(tag, pcid) }
     }
 
     @inline(__always) private func findAnySize(_ address: VirtualAddress, _ pcid: PCID) -> Slot? {
-        if let slot = find(address, .size4K, pcid) { return slot }
+        let page = address.rawValue >> 12
+        let tag = Self.tag(page, .size4K)
+        if let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) { return slot }
         return largeEntries == 0 ? nil : findLarge(address, pcid)
     }
 
-    /// The 2 MiB, then the 1 GiB probe (only while such entries exist).
+    /// The 4 KiB probe of indexed sets, then the 2 MiB and the 1 GiB probe
+    /// (only while such entries exist).
     @inline(never) private func findLarge(_ address: VirtualAddress, _ pcid: PCID) -> Slot? {
-        find(address, .size2M, pcid) ?? find(address, .size1G, pcid)
+        if array.indexed, let slot = find(address, .size4K, pcid) { return slot }
+        return find(address, .size2M, pcid) ?? find(address, .size1G, pcid)
     }
 
     /// The L1's lookup of `address` for an access of `kind` under `pcid`: a
@@ -180,7 +188,7 @@ public struct TranslationLookasideBuffer: Sendable {
         let tag = Self.tag(page, translation.size)
         var slot = translation.size == .size4K ? known : nil
         if slot == nil {
-            switch array.probe(set: page, where: { $0.matches(tag, pcid) }) {
+            switch array.probe(set: page, tag: tag, where: { $0.matches(tag, pcid) }) {
             case .hit(let existing): slot = existing
             case .miss(let victim): slot = victim
             }
@@ -229,7 +237,7 @@ public struct TranslationLookasideBuffer: Sendable {
         let page = address.rawValue >> size.shift
         let tag = Self.tag(page, size)
         var removedLarge = 0, removedPieces = 0
-        array.removeAll(inSetOf: page, where: { e in
+        array.removeAll(inSetOf: page, tag: tag, where: { e in
             e.tag == tag && (e.pcid == pcid.rawValue || (includeGlobal && e.rights.contains(.global)))
         }, removed: { e in
             if e.size != .size4K { removedLarge += 1 }

@@ -40,7 +40,7 @@ public final class AtomicFile {
         }
         guard !path.isEmpty else { return refuse("cannot write: the file name is empty") }
         var info = stat()
-        let exists = lstat(path, &info) == 0
+        let exists = FileName.withCString(path) { lstat($0, &info) } == 0
         if !exists && errno != ENOENT { return refuse("cannot write: \(systemError())") }
         for input in inputs where input != "-" && (input == path || exists && sameFile(input, info)) {
             return refuse("refusing to overwrite an input of this command (\(input))")
@@ -50,7 +50,7 @@ public final class AtomicFile {
             // A link to a stream (/dev/stdout, /dev/fd/N) is that stream; a
             // link to a file is refused rather than replaced by a new file.
             var target = stat()
-            let streamTarget = stat(path, &target) == 0 && [S_IFIFO, S_IFCHR, S_IFSOCK].contains(target.st_mode & S_IFMT)
+            let streamTarget = FileName.withCString(path) { stat($0, &target) } == 0 && [S_IFIFO, S_IFCHR, S_IFSOCK].contains(target.st_mode & S_IFMT)
             guard streamTarget else {
                 return refuse("is a symbolic link; name the file it points to (mmusim does not replace a link's target)")
             }
@@ -62,7 +62,7 @@ public final class AtomicFile {
         case S_IFIFO, S_IFCHR, S_IFSOCK:
             // A stream: write through, nothing to rename.
             var descriptor: Int32
-            repeat { descriptor = open(path, O_WRONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR && !Signals.stopRequested
+            repeat { descriptor = FileName.withCString(path) { open($0, O_WRONLY | O_CLOEXEC) } } while descriptor < 0 && errno == EINTR && !Signals.stopRequested
             guard descriptor >= 0, let handle = fdopen(descriptor, "wb") else {
                 if descriptor >= 0 { close(descriptor) }
                 return refuse("cannot write: \(systemError())")
@@ -77,7 +77,7 @@ public final class AtomicFile {
         while true {
             let temporary = "\(directory).\(name).tmp-\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
             let token = Signals.remember(temporary)
-            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            let descriptor = FileName.withCString(temporary) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
             if descriptor < 0 {
                 let error = errno
                 Signals.forget(token)
@@ -88,7 +88,7 @@ public final class AtomicFile {
             guard let handle = fdopen(descriptor, "wb") else {
                 let message = systemError()
                 close(descriptor)
-                unlink(temporary)
+                FileName.withCString(temporary) { _ = unlink($0) }
                 Signals.forget(token)
                 return refuse("cannot write: \(message)")
             }
@@ -111,7 +111,7 @@ public final class AtomicFile {
     /// Whether `path` is the file `info` describes.
     static func sameFile(_ path: String, _ info: stat) -> Bool {
         var other = stat()
-        return stat(path, &other) == 0 && other.st_dev == info.st_dev && other.st_ino == info.st_ino
+        return FileName.withCString(path) { stat($0, &other) } == 0 && other.st_dev == info.st_dev && other.st_ino == info.st_ino
     }
 
     /// Whether writing through to a stream rather than renaming a finished file.
@@ -135,10 +135,11 @@ public final class AtomicFile {
         self.handle = nil
         if fflush(handle) != 0 && writeError == 0 { writeError = errno }
         if fclose(handle) != 0 && writeError == 0 { writeError = errno }
-        if writeError == 0, let temporaryPath, rename(temporaryPath, path) != 0 { writeError = errno }
+        if writeError == 0, let temporaryPath,
+           FileName.withCString(temporaryPath, { from in FileName.withCString(path) { rename(from, $0) } }) != 0 { writeError = errno }
         if writeError != 0 {
             failure = String(cString: strerror(writeError))
-            if let temporaryPath { unlink(temporaryPath) }
+            if let temporaryPath { FileName.withCString(temporaryPath) { _ = unlink($0) } }
         }
         Signals.forget(signalToken)
         signalToken = nil
@@ -148,7 +149,7 @@ public final class AtomicFile {
     /// Drops the temporary file (an interrupted or failed run).
     public func abandon() {
         if let handle { fclose(handle) }
-        if handle != nil, let temporaryPath { unlink(temporaryPath) }
+        if handle != nil, let temporaryPath { FileName.withCString(temporaryPath) { _ = unlink($0) } }
         handle = nil
         Signals.forget(signalToken)
         signalToken = nil

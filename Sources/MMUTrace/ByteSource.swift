@@ -85,7 +85,7 @@ public final class ByteSource {
             descriptor = 0
             ownsDescriptor = false
         } else {
-            let fd = open(path, O_RDONLY)
+            let fd = FileName.withCString(path) { open($0, O_RDONLY) }
             guard fd >= 0 else {
                 throw ByteSourceError(path: path, reason: .cannotOpen, message: "cannot open: \(Self.systemError())")
             }
@@ -302,7 +302,7 @@ extension ByteSource {
         posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
         let words = [compression.rawValue, "-dc", "--", path]
-        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { word in FileName.withCString(word) { strdup($0) } } + [nil]
         defer { for word in argv { free(word) } }
         var child: pid_t = 0
         let spawned = posix_spawnp(&child, compression.rawValue, &actions, nil, &argv, environ)
@@ -318,12 +318,12 @@ extension ByteSource {
     /// Whether `path` (links followed) is a regular file.
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
-        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+        return FileName.withCString(path) { stat($0, &info) } == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// Up to six bytes from the start of the file at `path` (fewer for a short file).
     static func leadingBytes(of path: String) throws(ByteSourceError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
+        let fd = FileName.withCString(path) { open($0, O_RDONLY) }
         guard fd >= 0 else { throw ByteSourceError(path: path, reason: .cannotOpen, message: "cannot open: \(systemError())") }
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: 6)

@@ -79,7 +79,7 @@ public enum Signals {
     /// Records `path` as the temporary file to remove on an immediate exit;
     /// the token to hand to `forget`, nil when another file holds the slot.
     static func remember(_ path: String) -> UnsafeMutablePointer<CChar>? {
-        guard let copy = strdup(path) else { return nil }
+        guard let copy = FileName.withCString(path, { strdup($0) }) else { return nil }
         if temporary.compareExchange(expected: 0, desired: Int(bitPattern: copy), ordering: .sequentiallyConsistent).exchanged { return copy }
         free(copy)
         return nil

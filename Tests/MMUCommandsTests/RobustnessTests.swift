@@ -238,6 +238,99 @@ struct RobustnessTests {
         #expect(result.err.contains("locked: cannot list: Permission denied"), "\(result.err)")
     }
 
+    // MARK: File names
+
+    /// Names made of bytes that are not UTF-8 (a Latin-1 é, 0xFF) are passed
+    /// by the shell as they are: the trace opens, a directory listing finds
+    /// it, an output file gets exactly that name, and messages show \xNN.
+    @Test("file names that are not UTF-8 open, are listed and written (sweep --out too), and are shown as \\xNN")
+    func rawFileNames() throws {
+        let directory = try temporaryDirectory(["plain.mmt": trace])
+        let script = """
+            cd "$1" || exit 9
+            cp plain.mmt "$(printf 'tr\\377ce.mmt')" && rm plain.mmt
+            "$0" run --json="$(printf 'out\\351.json')" "$(printf 'tr\\377ce.mmt')" || exit 3
+            test -s "$(printf 'out\\351.json')" || exit 4
+            "$0" check . || exit 5
+            "$0" sweep --quiet --out "$(printf 'cells\\351')" "$(printf 'tr\\377ce.mmt')" >/dev/null || exit 6
+            test -d "$(printf 'cells\\351')/cells" || exit 7
+            "$0" run "$(printf 'no\\376.mmt')"
+            """
+        let result = try spawn(["-c", script, executable, directory], shell: true)
+        #expect(result.status == 2, "\(result.err)")
+        #expect(result.out.contains("accesses"))
+        #expect(result.out.contains("ok    ./tr\\xFFce.mmt (1 assertions)\n"), "\(result.out)")
+        #expect(result.err == "mmusim: no\\xFE.mmt: cannot open: No such file or directory\n")
+        #expect(temporaries(in: directory).isEmpty)
+    }
+
+    // MARK: --max-memory
+
+    /// A Lackey trace and an .mmt trace whose every record needs a new page
+    /// table (a store 2 MiB past the last): 30,000 of them hold 160 MB or more.
+    static func spreadTraces() throws -> String {
+        let lackey = (0..<30_000).map { " S \(String(0x1_0000_0000 + $0 << 21, radix: 16)),8\n" }.joined()
+        let mmt = "process 1\nswitch 0 1\nmap 0 0x100000000 \(30_000 * 512) rw\n"
+            + (0..<30_000).map { "w 0 0x\(String(0x1_0000_0000 + $0 << 21, radix: 16)) 7\n" }.joined()
+        return try temporaryDirectory(["spread.lackey": lackey, "spread.mmt": mmt])
+    }
+
+    @Test("run, check and sweep stop at --max-memory with what is complete printed, exit 2 and the limit named",
+          .enabled(if: FileManager.default.fileExists(atPath: "/proc/self/statm"), "the resident size comes from /proc"),
+          .enabled(if: !executable.contains("/.build-asan/") && !executable.contains("/.build-tsan/"),
+                   "a sanitizer's shadow memory is resident too"))
+    func maxMemoryStops() throws {
+        let directory = try Self.spreadTraces()
+        let streamed = try spawn(["run", "--quiet", "--max-memory", "48M", directory + "/spread.lackey"])
+        #expect(streamed.status == 2)
+        #expect(streamed.err.hasPrefix("mmusim: host memory passed --max-memory 48M (50331648 bytes): "), "\(streamed.err)")
+        #expect(streamed.err.hasSuffix(" records; the statistics above are the run so far\n"))
+        let records = streamed.out.split(separator: "\n").first { $0.hasPrefix("trace.records") }
+            .flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
+        #expect(records.map { $0 > 0 && $0 < 30_000 } == true, "\(streamed.out.suffix(200))")
+
+        let mmt = try spawn(["run", "--max-memory=48M", directory + "/spread.mmt"])
+        #expect(mmt.status == 2)
+        #expect(mmt.err.contains("mmusim: host memory passed --max-memory=48M (50331648 bytes): "), "\(mmt.err)")
+        #expect(mmt.err.contains("resident after \(directory)/spread.mmt:"))
+        #expect(mmt.out.contains("accesses"))
+
+        let check = try spawn(["check", "--max-memory", "48M", directory + "/spread.mmt"])
+        #expect(check.status == 2)
+        #expect(check.out.hasPrefix("STOP  \(directory)/spread.mmt (stopped before line "), "\(check.out)")
+        #expect(check.err.hasSuffix("the results above are the traces checked so far\n"))
+
+        let sweep = try spawn(["sweep", "--quiet", "--max-memory", "48M", directory + "/spread.mmt"])
+        #expect(sweep.status == 2)
+        #expect(sweep.err.hasSuffix("resident after 0 cells; 0 cells finished\n"), "\(sweep.err)")
+        #expect(sweep.out.isEmpty)
+        #expect(temporaries(in: directory).isEmpty)
+    }
+
+    @Test("--max-memory takes sizes with K, M, G, T and defaults to 3/4 of physical memory")
+    func maxMemorySizes() throws {
+        #expect(try MemoryGuard.parse("512M").get() == 512 << 20)
+        #expect(try MemoryGuard.parse("4G").get() == 4 << 30)
+        #expect(try MemoryGuard.parse("3gib").get() == 3 << 30)
+        #expect(try MemoryGuard.parse("64KB").get() == 64 << 10)
+        #expect(try MemoryGuard.parse("1T").get() == 1 << 40)
+        #expect(try MemoryGuard.parse("12345").get() == 12345)
+        for bad in ["", "0", "0M", "M", "-5M", "5X", "1.5G", "20000000T"] {
+            #expect(throws: InvalidValue.self, "\(bad)") { try MemoryGuard.parse(bad).get() }
+        }
+        let result = mmusim(["run", "--max-memory", "0", "x.mmt"])
+        #expect(result.status == 2 && result.err.hasPrefix("mmusim run: --max-memory 0: must be more than 0\n"))
+        if let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+           let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) }) {
+            #expect(MemoryGuard.physicalMemory() == kilobytes * 1024)
+        }
+        let parsed = try OptionParser.parse([], options: RunCommand.declaration.allOptions).get()
+        #expect(MemoryGuard(parsed).limit == MemoryGuard.physicalMemory().map { $0 / 4 * 3 })
+        // The default never stops an ordinary run.
+        #expect(!MemoryGuard(parsed).passed())
+    }
+
     /// 1,024 cores with 65,536-entry L2 TLBs would be 2.8 GB of slots
     /// allocated up front; TLBs are allocated by their first fill, so a
     /// trace that uses one core runs under a 512 MiB address-space limit.

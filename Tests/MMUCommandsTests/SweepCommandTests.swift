@@ -10,6 +10,15 @@ struct SweepCommandTests {
     let sweep = ["sweep", "\(fixtures)/20-ipi-shootdown.mmt", "scenario:threads-unmap", "--cpu", "skylake,zen4",
                  "--sweep", "shootdown=ipi,broadcast", "--sweep", "cores=2..4:+2", "--quiet"]
 
+    @Test("a sweep of more cells than the limit is refused before any is built (10^17 cells were built one by one)")
+    func tooManyCells() {
+        let result = mmusim(["sweep", "\(fixtures)/20-ipi-shootdown.mmt", "--sweep", "frames=2..10001", "--sweep", "flush_ceiling=0..9999",
+                             "--sweep", "cores=1..1024", "--sweep", "tlb.l1d.entries=1..1000", "--sweep", "tlb.l2.entries=1..1000", "--quiet"])
+        #expect(result.status == 2)
+        #expect(result.err == "mmusim sweep: the experiment has more than 1000000 cells, the limit\n")
+        #expect(result.out.isEmpty)
+    }
+
     @Test("a sweep prints the same CSV with -j 1 and -j 2, one row per cell in order")
     func jobsDoNotChangeTheTable() {
         let one = mmusim(sweep + ["-j", "1"]), two = mmusim(sweep + ["-j", "2"])

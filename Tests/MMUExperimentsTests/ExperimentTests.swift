@@ -99,7 +99,11 @@ struct ExperimentFileTests {
                       ("cpu skylake,pentium\n", "e.sweep:1:5: unknown preset 'pentium'"),
                       ("sweep cores=2\nsweep cores=4\n", "e.sweep:2:7: 'cores' is already swept"),
                       ("format\n", "e.sweep:1:7: 'format' needs a value"),
-                      ("set frames\n", "e.sweep:1:5: takes KEY=VALUE")])
+                      ("set frames\n", "e.sweep:1:5: takes KEY=VALUE"),
+                      // 10,000 x 10,000 cells: refused at the line that passes the limit
+                      // (more such lines made the cell count overflow past 2^63 and trap).
+                      ("trace a\nsweep frames=2..10001\nsweep flush_ceiling=1..10000\n",
+                       "e.sweep:3:7: the experiment has more than 1000000 cells, the limit")])
     func errors(_ text: String, _ expected: String) {
         #expect {
             _ = try ExperimentFile.parse(text, file: "e.sweep")

@@ -7,6 +7,7 @@ struct SetAssociativeArrayTests {
         var value: UInt64
         static var empty: Tag { Tag(value: 0) }
         var isValid: Bool { value != 0 }
+        var indexTag: UInt64 { value }
     }
     typealias Array = SetAssociativeArray<Tag, LeastRecentlyUsed>
 

@@ -33,6 +33,41 @@ struct FuzzRegressionTests {
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
+    @Test("every kept command-line fuzz input parses without a bug", arguments: inputs("FuzzOptions"))
+    func options(_ path: String) throws {
+        let outcome = FuzzEntries.parseCommandLine([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(!outcome.isBug, "\(path): \(outcome)")
+    }
+
+    @Test("every kept config-file fuzz input reads without a bug", arguments: inputs("FuzzConfig"))
+    func config(_ path: String) throws {
+        let outcome = FuzzEntries.readConfigFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(!outcome.isBug, "\(path): \(outcome)")
+    }
+
+    @Test("every kept sweep-file fuzz input reads without a bug", arguments: inputs("FuzzSweep"))
+    func sweep(_ path: String) throws {
+        let outcome = FuzzEntries.readExperimentFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(!outcome.isBug, "\(path): \(outcome)")
+    }
+
+    @Test("the text fuzz entries accept good input and refuse bad input with a place")
+    func textEntries() {
+        func argv(_ words: [String]) -> [UInt8] { Array(words.joined(separator: "\u{0}").utf8) }
+        #expect(FuzzEntries.parseCommandLine(argv(["t.mmt", "--set", "frames=64", "--quiet"])) != .accepted(0))
+        #expect(FuzzEntries.parseCommandLine(argv(["--no-such-option"]))
+                == .refused(message: "unknown option", line: 0, column: 0))
+        #expect(FuzzEntries.readConfigFile(Array("frames = 64\r\ncores = 2\n".utf8)) == .accepted(2))
+        #expect(FuzzEntries.readConfigFile(Array("frames = 64\ncores\n".utf8))
+                == .refused(message: "expected KEY = VALUE", line: 2, column: 1))
+        #expect(FuzzEntries.readExperimentFile(Array("trace a\ncpu skylake,zen4\nsweep cores=1..4:x2\n".utf8)) == .accepted(6))
+        if case .refused(_, let line, let column) = FuzzEntries.readExperimentFile(Array("trace a\nsweep frames=2..10001\nsweep cores=1..1024\n".utf8)) {
+            #expect(line == 3 && column == 7)
+        } else {
+            Issue.record("an experiment of 10 million cells was not refused")
+        }
+    }
+
     @Test("the streamed fuzz entries run good input and refuse bad input with a location")
     func streamedEntries() {
         #expect(FuzzEntries.runLackey(Array("I  00401000,4\n L 00601000,8\n".utf8))

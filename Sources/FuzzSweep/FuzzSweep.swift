@@ -1,0 +1,10 @@
+import MMUFuzzing
+
+/// libFuzzer entry: a sweep `--file` through the reader, its cells, and back
+/// through its rendering. Built by Tests/Fuzz/fuzz.sh with -sanitize=fuzzer,address.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSweep(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let outcome = FuzzEntries.readExperimentFile(Array(UnsafeBufferPointer(start: start, count: count)))
+    if outcome.isBug { fatalError("fuzz input found a bug: \(outcome)") }
+    return 0
+}
