@@ -111,7 +111,8 @@ struct RandomizedVirtualMachineTests {
             }
             let violations = system.drainCoherenceViolations()
             #expect(violations.isEmpty, "step \(step): \(violations.prefix(3))")
-            let problems = system.invariantViolations()
+            // The full invariant check walks every table of every kernel: every fourth step (and the last).
+            let problems = step % 4 == 3 || step == 499 ? system.invariantViolations() : []
             #expect(problems.isEmpty, "step \(step) (roll \(roll), core \(c) in \(vmOfCore), \(hex(address))): \(problems.prefix(3))")
             if !problems.isEmpty || !violations.isEmpty { return }
         }
