@@ -280,16 +280,26 @@ public struct Machine: Sendable {
         return Self.nestedLeaf(of: frame, in: view, memory: memory)
     }
 
-    /// The nested leaf for guest frame `frame` of the VM `controls` describe.
+    /// The nested leaf for guest frame `frame` of the VM `controls` describe:
+    /// its host frame and whether it is writable; nil when not present.
     public static func nestedLeaf(of frame: FrameNumber, in controls: VirtualMachineControls,
                                   memory: PhysicalMemory) -> (frame: FrameNumber, writable: Bool)? {
+        guard let (_, _, entry) = nestedEntry(of: frame, in: controls, memory: memory), entry.isPresent else { return nil }
+        return (entry.frame, entry.has(.writable))
+    }
+
+    /// Where the nested PTE for guest frame `frame` sits (table, index) and
+    /// the entry, present or not; nil when a nested table on the way is missing.
+    public static func nestedEntry(of frame: FrameNumber, in controls: VirtualMachineControls,
+                                   memory: PhysicalMemory) -> (table: FrameNumber, index: UInt64, entry: PageTableEntry)? {
         let address = VirtualAddress(frame.rawValue << Paging.pageShift)
         var table = controls.nestedRoot
         var level = controls.nestedRootLevel
         while true {
-            let entry = memory.readEntry(table, address.index(at: level))
+            let index = address.index(at: level)
+            let entry = memory.readEntry(table, index)
+            guard let below = level.below else { return (table, index, entry) }
             guard entry.isPresent else { return nil }
-            guard let below = level.below else { return (entry.frame, entry.has(.writable)) }
             table = entry.frame
             level = below
         }

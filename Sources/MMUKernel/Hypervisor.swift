@@ -107,18 +107,7 @@ extension Kernel {
     /// Where the nested entry for guest frame `frame` of VM `vm` sits, and
     /// the entry; nil when a nested table on the way is missing.
     func nestedLeaf(_ vm: Int, _ frame: FrameNumber, machine: Machine) -> (table: FrameNumber, index: UInt64, entry: PageTableEntry)? {
-        let controls = hypervisor.machines[vm].controls
-        let address = VirtualAddress(frame.rawValue << Paging.pageShift)
-        var table = controls.nestedRoot
-        var level = controls.nestedRootLevel
-        while true {
-            let index = address.index(at: level)
-            let entry = machine.memory.readEntry(table, index)
-            guard let below = level.below else { return (table, index, entry) }
-            guard entry.isPresent else { return nil }
-            table = entry.frame
-            level = below
-        }
+        Machine.nestedEntry(of: frame, in: hypervisor.machines[vm].controls, memory: machine.memory)
     }
 
     // MARK: EPT violations

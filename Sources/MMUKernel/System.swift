@@ -24,8 +24,6 @@ public struct System: Sendable {
     /// Each VM's guest kernel, by VM index (`vm` directives in order); the
     /// hypervisor keeps them.
     public var guests: [Kernel] { kernel.hypervisor.guests }
-    /// The VM each core is in (nil: the host), as its loaded VMCS says.
-    public private(set) var coreVM: [Int?]
     /// Each VM's identifier as the trace names it (`vm VMID FRAMES`), by index.
     public private(set) var vmIDs: [UInt64] = []
 
@@ -34,11 +32,13 @@ public struct System: Sendable {
                           geometry: configuration.geometry, costs: configuration.costs,
                           pcidEnabled: configuration.pcid, logEvents: logEvents, pagingLevels: configuration.pagingLevels)
         kernel = Kernel(configuration: configuration)
-        coreVM = [Int?](repeating: nil, count: configuration.cores)
     }
 
     /// Whether the run has virtual machines (then it reports their statistics).
-    public private(set) var hasVirtualMachines = false
+    public var hasVirtualMachines: Bool { !kernel.hypervisor.guests.isEmpty }
+
+    /// The VM `core` is in (nil: the host), as its loaded VMCS says.
+    public func vm(on core: CoreID) -> Int? { kernel.guestOf(core, machine) }
 
     public var configuration: Configuration { kernel.configuration }
     public var coreCount: Int { machine.cores.count }
@@ -47,8 +47,8 @@ public struct System: Sendable {
     public var current: [ProcessID?] {
         guard hasVirtualMachines else { return kernel.scheduler.current }
         return (0..<coreCount).map { c in
-            guard let vm = coreVM[c] else { return kernel.scheduler.current[c] }
-            return guests[vm].scheduler.current[c].map { Self.guestProcess(vm: vm, $0) }
+            guard let vm = vm(on: CoreID(c)) else { return kernel.scheduler.current[c] }
+            return kernel.hypervisor.guests[vm].scheduler.current[c].map { Self.guestProcess(vm: vm, $0) }
         }
     }
     public var frames: FrameAllocator { kernel.frames }
@@ -107,9 +107,8 @@ public struct System: Sendable {
     /// the core with no charge (a descheduled vCPU). `idle` keeps the core in
     /// its context. Entering a VM does the INVEPT a shootdown left for the core.
     public mutating func contextSwitch(core: CoreID, to process: ProcessID?) {
-        let c = core.rawValue
         guard let process else {
-            if let vm = coreVM[c] {
+            if let vm = vm(on: core) {
                 inGuest(vm, core: core) { guest, machine in guest.contextSwitch(core: core, to: nil, machine: &machine) }
             } else {
                 kernel.contextSwitch(core: core, to: nil, machine: &machine)
@@ -117,11 +116,11 @@ public struct System: Sendable {
             return
         }
         let target = Self.splitGuestProcess(process)
-        if target?.vm != coreVM[c] {
+        let from = vm(on: core)
+        if target?.vm != from {
             machine[core].charge(.vmSwitch)
-            if let from = coreVM[c] { kernel.hypervisor.guests[from].deschedule(core) } else { kernel.deschedule(core) }
-            coreVM[c] = target?.vm
-            machine[core].loadVMCS(target.map { guests[$0.vm].guest?.controls } ?? nil)
+            if let from { kernel.hypervisor.guests[from].deschedule(core) } else { kernel.deschedule(core) }
+            machine[core].loadVMCS(target.map { kernel.hypervisor.machines[$0.vm].controls })
             if let vm = target?.vm { NestedShootdown.flushAtEntry(vm: vm, on: core, kernel: &kernel, machine: &machine) }
         }
         if let (vm, local) = target {
@@ -163,7 +162,7 @@ public struct System: Sendable {
 
     /// `fork`: the child, which runs nowhere (nil when the core is idle).
     public mutating func fork(core: CoreID) -> ProcessID? {
-        guard let vm = coreVM[core.rawValue] else { return kernel.fork(core: core, machine: &machine) }
+        guard let vm = vm(on: core) else { return kernel.fork(core: core, machine: &machine) }
         return inGuest(vm, core: core) { guest, machine in guest.fork(core: core, machine: &machine) }
             .map { Self.guestProcess(vm: vm, $0) }
     }
@@ -192,7 +191,6 @@ public struct System: Sendable {
             guest.observesTranslations = true
         }
         kernel.hypervisor.guests.append(guest)
-        hasVirtualMachines = true
         return vm
     }
 
@@ -216,7 +214,7 @@ public struct System: Sendable {
 
     /// Runs `body` with the kernel of the context `core` is in.
     mutating func onCore<R>(_ core: CoreID, _ body: (inout Kernel, inout Machine) -> R) -> R {
-        guard let vm = coreVM[core.rawValue] else { return body(&kernel, &machine) }
+        guard let vm = vm(on: core) else { return body(&kernel, &machine) }
         return inGuest(vm, core: core, body)
     }
 

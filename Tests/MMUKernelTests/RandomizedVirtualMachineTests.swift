@@ -61,7 +61,7 @@ struct RandomizedVirtualMachineTests {
             let page = UInt64.random(in: 0..<4, using: &random)
             let address = slot + page << 12 + 8 * UInt64.random(in: 0..<2, using: &random)
             let roll = UInt64.random(in: 0..<100, using: &random)
-            let vmOfCore = system.coreVM[c].map(String.init) ?? "host"
+            let vmOfCore = system.vm(on: CoreID(c)).map(String.init) ?? "host"
             switch roll {
             case 0..<10:
                 let first = VirtualAddress(slot).pageNumber

@@ -45,32 +45,15 @@ enum NestedShootdown {
         kernel.statistics[initiator.rawValue].shootdowns &+= 1
         let start = machine[initiator].clock
         machine[initiator].begin(.shootdown)
-        let latency = kernel.configuration.costs[.ipiLatency]
-        var arrivals: [CycleCount] = []
-        for target in targets {
-            machine[initiator].charge(.ipiSend)
-            kernel.statistics[initiator.rawValue].ipis &+= 1
-            machine.note(.sendIPI(to: target), on: initiator)
-            arrivals.append(machine[initiator].clock &+ latency)
-        }
-        machine[initiator].invalidateNested(vpid: vpid)
-        var lastAck = machine[initiator].clock
-        for (target, arrival) in zip(targets, arrivals) {
-            machine[target].wait(until: arrival)
-            machine.note(.ipiTaken(from: initiator), on: target)
-            let taken = machine[target].clock
-            machine[target].begin(.ipiHandler)
+        IPIShootdown.interrupt(targets, from: initiator, sendTraps: false, kernel: &kernel, machine: &machine,
+                               local: { _, machine in machine[initiator].invalidateNested(vpid: vpid) },
+                               handle: { target, _, machine in
+            // The target was running the guest: it exits to take the interrupt.
             machine[target].charge(.vmExit)
             machine[target].charge(.ipiHandler)
             machine[target].invalidateNested(vpid: vpid, as: .shootdown)
             machine[target].charge(.vmEntry)
-            machine[target].end(.ipiHandler)
-            kernel.statistics[target.rawValue].shootdownTargetCycles &+= machine[target].clock - taken
-            lastAck = max(lastAck, machine[target].clock &+ latency)
-            machine.note(.ackSent(to: initiator), on: target)
-        }
-        machine[initiator].wait(until: lastAck)
-        machine.note(.acksReceived(count: targets.count), on: initiator)
+        })
         machine[initiator].end(.shootdown)
         kernel.statistics[initiator.rawValue].shootdownInitiatorCycles &+= machine[initiator].clock - start
     }
