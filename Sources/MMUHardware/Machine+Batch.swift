@@ -21,12 +21,22 @@ extension Machine {
     public mutating func touch<Record: TouchRecord, OS: ExceptionHandler, Observer: TouchObserver>(
         _ records: UnsafeBufferPointer<Record>, on core: CoreID, os: inout OS, observer: inout Observer) {
         let c = core.rawValue
-        for record in records {
+        var next = 0
+        while next < records.count {
+            // Runs of L1 hits go the short way (`Core.runL1Hits`) while
+            // nothing watches translations; the record that ends a run, the
+            // general way.
+            if !os.observesTranslations && !cores[c].log.isEnabled {
+                next = cores[c].runL1Hits(records, from: next, canonicalTopBit: canonicalTopBit, observer: &observer)
+                guard next < records.count else { return }
+            }
+            let record = records[next]
             let operation = MemoryOperation.reference(record.kind, record.address, bytes: record.bytes)
             let before = cores[c].clock
             let outcome = cores[c].log.isEnabled ? executeLogging(operation, on: core, os: &os)
                                                  : execute(operation, on: core, os: &os, logging: false)
             observer.touched(outcome, cycles: cores[c].clock &- before)
+            next &+= 1
         }
     }
 }

@@ -222,6 +222,37 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         }
     }
 
+    /// Where the narrow set of a key starts and how many ways it has, apart
+    /// from the array (for a loop holding its slots in place); an indexed
+    /// array's sets are 0 ways wide here, as in `findIfNarrow`.
+    @usableFromInline struct NarrowSets {
+        let setMask: UInt64
+        let setsArePowerOfTwo: Bool
+        let sets: UInt64
+        let ways: Int
+        @inline(__always) func firstSlot(ofSetFor key: UInt64) -> Int {
+            let set = setsArePowerOfTwo ? key & setMask : key % sets
+            return Int(truncatingIfNeeded: set) &* ways
+        }
+    }
+
+    @inline(__always) var narrowSets: NarrowSets {
+        NarrowSets(setMask: setMask, setsArePowerOfTwo: setsArePowerOfTwo, sets: UInt64(sets),
+                   ways: storage.isEmpty ? 0 : Int(narrowWays))
+    }
+
+    /// The slots in place and the policy, for a run of lookups that only read
+    /// entries and mark hits (`TranslationLookasideBuffer.HitRun`): one
+    /// uniqueness check for the whole run instead of one per hit. Before the
+    /// first fill the buffer is empty.
+    @inline(__always)
+    mutating func withSlotsInPlace<R>(_ body: (UnsafeMutableBufferPointer<Stored>, inout Policy) -> R) -> R {
+        var policy = self.policy
+        let result = storage.withUnsafeMutableBufferPointer { body($0, &policy) }
+        self.policy = policy
+        return result
+    }
+
     /// Marks `slot` as just used (a hit).
     @inline(__always) public mutating func touch(_ slot: Slot) {
         storage[slot.index].state = policy.stateOnUse()

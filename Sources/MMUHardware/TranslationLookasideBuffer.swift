@@ -50,7 +50,8 @@ public struct TranslationLookasideBuffer: Sendable {
     }
 
     public let entryCount: Int
-    private var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
+    /// Internal for `withHitRun` (L1HitRun.swift) alone.
+    var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their
     /// probes; one more when the array's sets are indexed, so its 4 KiB
     /// lookups go the same out-of-line way (`findLarge`).

@@ -1,0 +1,100 @@
+/// Runs of trace records that hit the L1 TLB's 4 KiB array: the common case
+/// of a replay, done without the general access path's bookkeeping.
+///
+/// A record that translates by an L1 4 KiB hit, touches one page and moves
+/// no data changes only the hit entry's use stamp, two counters and the
+/// clock. A run of such records therefore holds the L1 arrays' slots in
+/// place for the whole run and adds the counters and cycles once at its end;
+/// the first record that is anything else (another page, a miss, a hit
+/// that does not permit the access, a non-canonical address) ends the run
+/// untouched and goes the general way (`Machine.execute`), so every record
+/// has exactly the effect, in the same order, it would have had there.
+
+extension TranslationLookasideBuffer {
+    /// Lookups of 4 KiB pages in the array's narrow sets, holding its slots in
+    /// place (`withHitRun`). A probe either hits an entry that permits the
+    /// access, marking it used as `search` does, or changes nothing.
+    struct HitRun {
+        typealias Stored = SetAssociativeArray<Entry, LeastRecentlyUsed>.Stored
+        let slots: UnsafeMutableBufferPointer<Stored>
+        let sets: SetAssociativeArray<Entry, LeastRecentlyUsed>.NarrowSets
+        var policy: LeastRecentlyUsed
+
+        /// Whether the 4 KiB page of `address` hits under `pcid` for an access
+        /// of `kind`; a hit becomes the most recently used of its set.
+        @inline(__always) mutating func hit(_ address: UInt64, _ pcid: PCID, _ kind: AccessKind) -> Bool {
+            let page = address >> 12
+            let tag = TranslationLookasideBuffer.tag(page, .size4K)
+            var slot = sets.firstSlot(ofSetFor: page)
+            let end = slot &+ sets.ways
+            while slot < end {
+                let entry = slots[slot].entry
+                if entry.matches(tag, pcid) {
+                    guard entry.rights.permits(kind) else { return false }
+                    slots[slot].state = policy.stateOnUse()
+                    return true
+                }
+                slot &+= 1
+            }
+            return false
+        }
+    }
+
+    /// `body` with a `HitRun` over this TLB's slots.
+    @inline(__always) mutating func withHitRun<R>(_ body: (inout HitRun) -> R) -> R {
+        let sets = array.narrowSets
+        return array.withSlotsInPlace { slots, policy in
+            var run = HitRun(slots: slots, sets: sets, policy: policy)
+            defer { policy = run.policy }
+            return body(&run)
+        }
+    }
+}
+
+extension Core {
+    /// Runs `records[start...]` for as long as each is a one-page access that
+    /// hits the L1's 4 KiB array (see the file's introduction), telling
+    /// `observer` each one's outcome and cycles; returns the index of the
+    /// first record it did not run. Called only with event logging off and no
+    /// checker watching translations.
+    @inline(__always)
+    mutating func runL1Hits<Record: TouchRecord, Observer: TouchObserver>(
+        _ records: UnsafeBufferPointer<Record>, from start: Int, canonicalTopBit top: UInt64,
+        observer: inout Observer) -> Int {
+        guard let cr3 else { return start }
+        let pcid = cr3.pcid
+        let lookup = costs[.tlbL1], retire = costs[.access]
+        let cycles = lookup &+ retire
+        var dataHits: UInt64 = 0, fetchHits: UInt64 = 0
+        var next = start
+        l1d.withHitRun { data in
+            l1i.withHitRun { fetches in
+                while next < records.count {
+                    let record = records[next]
+                    let address = record.address
+                    let last = address.rawValue &+ (max(record.bytes, 1) &- 1)
+                    guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue,
+                          address.isCanonical(topBit: top) else { return }
+                    if record.kind == .fetch {
+                        guard fetches.hit(address.rawValue, pcid, .fetch) else { return }
+                        fetchHits &+= 1
+                    } else {
+                        guard data.hit(address.rawValue, pcid, record.kind) else { return }
+                        dataHits &+= 1
+                    }
+                    observer.touched(.completed(0), cycles: cycles)
+                    next &+= 1
+                }
+            }
+        }
+        // What each hit would have charged and counted, in one go (the sums
+        // wrap as the single charges would).
+        let hits = dataHits &+ fetchHits
+        statistics.l1dHits &+= dataHits
+        statistics.l1iHits &+= fetchHits
+        statistics.accesses &+= hits
+        account.charge(lookup &* hits, to: CostKey.tlbL1.category)
+        account.charge(retire &* hits, to: CostKey.access.category)
+        return next
+    }
+}
