@@ -19,11 +19,27 @@ extension TranslationLookasideBuffer {
         let slots: UnsafeMutableBufferPointer<Stored>
         let sets: SetAssociativeArray<Entry, LeastRecentlyUsed>.NarrowSets
         var policy: LeastRecentlyUsed
+        /// The page and slot of this run's last hit (no page is `.max`).
+        var lastPage: UInt64 = .max
+        var lastSlot = 0
 
-        /// Whether the 4 KiB page of `address` hits under `pcid` for an access
-        /// of `kind`; a hit becomes the most recently used of its set.
-        @inline(__always) mutating func hit(_ address: UInt64, _ pcid: PCID, _ kind: AccessKind) -> Bool {
-            let page = address >> 12
+        /// Whether the 4 KiB page of `address` hits under `pcid` for an
+        /// access of `kind` (never for a non-canonical address); a hit
+        /// becomes the most recently used of its set.
+        ///
+        /// A hit on the page the last one hit (the common case: consecutive
+        /// records on one page) takes the same slot without a search, and
+        /// without a new use stamp: the slot took the array's latest stamp
+        /// at that hit, so it is already the most recent, and a replacement
+        /// decision, which compares stamps only with one another, comes out
+        /// as if it had been stamped again.
+        @inline(__always) mutating func hit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind,
+                                            canonicalTopBit top: UInt64) -> Bool {
+            let page = address.pageNumber
+            if page == lastPage { return slots[lastSlot].entry.rights.permits(kind) }
+            // A non-canonical address is a #GP (no entry could match it anyway);
+            // the last page was canonical.
+            guard address.isCanonical(topBit: top) else { return false }
             let tag = TranslationLookasideBuffer.tag(page, .size4K)
             var slot = sets.firstSlot(ofSetFor: page)
             let end = slot &+ sets.ways
@@ -32,6 +48,8 @@ extension TranslationLookasideBuffer {
                 if entry.matches(tag, pcid) {
                     guard entry.rights.permits(kind) else { return false }
                     slots[slot].state = policy.stateOnUse()
+                    lastPage = page
+                    lastSlot = slot
                     return true
                 }
                 slot &+= 1
@@ -54,7 +72,7 @@ extension TranslationLookasideBuffer {
 extension Core {
     /// Runs `records[start...]` for as long as each is a one-page access that
     /// hits the L1's 4 KiB array (see the file's introduction), telling
-    /// `observer` each one's outcome and cycles; returns the index of the
+    /// `observer` their outcome and cycles at the end; returns the index of the
     /// first record it did not run. Called only with event logging off and no
     /// checker watching translations.
     @inline(__always)
@@ -73,16 +91,14 @@ extension Core {
                     let record = records[next]
                     let address = record.address
                     let last = address.rawValue &+ (max(record.bytes, 1) &- 1)
-                    guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue,
-                          address.isCanonical(topBit: top) else { return }
+                    guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue else { return }
                     if record.kind == .fetch {
-                        guard fetches.hit(address.rawValue, pcid, .fetch) else { return }
+                        guard fetches.hit(address, pcid, .fetch, canonicalTopBit: top) else { return }
                         fetchHits &+= 1
                     } else {
-                        guard data.hit(address.rawValue, pcid, record.kind) else { return }
+                        guard data.hit(address, pcid, record.kind, canonicalTopBit: top) else { return }
                         dataHits &+= 1
                     }
-                    observer.touched(.completed(0), cycles: cycles)
                     next &+= 1
                 }
             }
@@ -90,6 +106,7 @@ extension Core {
         // What each hit would have charged and counted, in one go (the sums
         // wrap as the single charges would).
         let hits = dataHits &+ fetchHits
+        if hits > 0 { observer.touched(completed: hits, cycles: cycles) }
         statistics.l1dHits &+= dataHits
         statistics.l1iHits &+= fetchHits
         statistics.accesses &+= hits

@@ -11,6 +11,15 @@ public protocol TouchRecord {
 /// Told how each record of a batch ended and the cycles it took on its core.
 public protocol TouchObserver {
     mutating func touched(_ outcome: ExecutionOutcome, cycles: CycleCount)
+    /// `count` records in a row that each completed in `cycles` cycles (a
+    /// run of L1 hits): as many calls of `touched(.completed(0), cycles:)`.
+    mutating func touched(completed count: UInt64, cycles: CycleCount)
+}
+
+extension TouchObserver {
+    public mutating func touched(completed count: UInt64, cycles: CycleCount) {
+        for _ in 0..<count { touched(.completed(0), cycles: cycles) }
+    }
 }
 
 extension Machine {

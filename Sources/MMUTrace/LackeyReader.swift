@@ -176,16 +176,25 @@ public struct LackeyReader: MemoryTraceReader {
         // The address: 1 to 16 hex digits, then a comma.
         let digits = p + 3
         // A byte is a digit exactly when the digit of its value is spelled as it is.
-        let a = load(digits), b = load(digits + 8)
-        let valuesA = nibbles(a), valuesB = nibbles(b)
-        let notHexA = hexSpelling(valuesA) ^ a, notHexB = hexSpelling(valuesB) ^ b
-        let n = notHexA != 0 ? notHexA.trailingZeroBitCount &>> 3 : 8 &+ (notHexB.trailingZeroBitCount &>> 3)
-        guard n > 0, digits[n] == UInt8(ascii: ",") else { return nil }
-        // Eight digits or fewer (Lackey prints at least eight) need one word packed.
-        let address = n <= 8 ? packNibbles(valuesA) &>> UInt64(truncatingIfNeeded: (8 &- n) &* 4)
+        let a = load(digits)
+        let valuesA = nibbles(a)
+        let address: UInt64, sizeDigits: UnsafePointer<UInt8>
+        if digits[8] == UInt8(ascii: ","), hexSpelling(valuesA) == a {
+            // Exactly eight digits (Lackey's `%08lx` of an address below 4 GiB): one word.
+            address = packNibbles(valuesA)
+            sizeDigits = digits + 9
+        } else {
+            let b = load(digits + 8)
+            let valuesB = nibbles(b)
+            let notHexA = hexSpelling(valuesA) ^ a, notHexB = hexSpelling(valuesB) ^ b
+            let n = notHexA != 0 ? notHexA.trailingZeroBitCount &>> 3 : 8 &+ (notHexB.trailingZeroBitCount &>> 3)
+            guard n > 0, digits[n] == UInt8(ascii: ",") else { return nil }
+            // Eight digits or fewer need one word packed.
+            address = n <= 8 ? packNibbles(valuesA) &>> UInt64(truncatingIfNeeded: (8 &- n) &* 4)
                              : (packNibbles(valuesA) &<< 32 | packNibbles(valuesB)) &>> UInt64(truncatingIfNeeded: (16 &- n) &* 4)
+            sizeDigits = digits + n + 1
+        }
         // The size: 1 to 4 decimal digits, then the newline. Most are one digit.
-        let sizeDigits = digits + n + 1
         let size: UInt64, newline: UnsafePointer<UInt8>
         let first = UInt64(sizeDigits[0] &- 0x30)
         if sizeDigits[1] == UInt8(ascii: "\n") && first &- 1 < 9 {

@@ -90,6 +90,15 @@ public struct AccessHistogram: Hashable, Sendable {
         if storage[bucket] != .max { storage[bucket] &+= 1 }
     }
 
+    /// Counts `times` accesses of `cycles` each, saturating as `times` calls
+    /// of `record(_:)` would.
+    @inline(__always)
+    public mutating func record(_ cycles: UInt64, times: UInt64) {
+        let bucket = Self.bucket(cycles)
+        let (sum, overflow) = storage[bucket].addingReportingOverflow(times)
+        storage[bucket] = overflow ? .max : sum
+    }
+
     /// The lowest and highest cycle count of bucket `k`.
     public static func range(_ k: Int) -> (low: UInt64, high: UInt64) {
         k == 0 ? (0, 2) : ((1 << UInt64(k)) + 1, k >= 63 ? UInt64.max : 1 << UInt64(k + 1))

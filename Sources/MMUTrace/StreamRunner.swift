@@ -93,6 +93,11 @@ public struct StreamRunner {
             case .instructionSkipped, .processKilled: break
             }
         }
+
+        @inline(__always)
+        mutating func touched(completed count: UInt64, cycles: CycleCount) {
+            histogram.record(cycles, times: count)
+        }
     }
 
     /// Records read at a time (`MemoryTraceReader.read(into:count:)`); the
