@@ -1,5 +1,6 @@
-/// Runs of trace records that hit the L1 TLB's 4 KiB array: the common case
-/// of a replay, done without the general access path's bookkeeping.
+/// Accesses that hit the L1 TLB's 4 KiB array, the common case, done
+/// without the general access path's bookkeeping: runs of trace records
+/// (`Core.runL1Hits`) and single operations (`Core.translateByL1Hit`).
 ///
 /// A record that translates by an L1 4 KiB hit, touches one page and moves
 /// no data changes only the hit entry's use stamp, two counters and the
@@ -58,6 +59,19 @@ extension TranslationLookasideBuffer {
         }
     }
 
+    /// The frame of the 4 KiB entry of the narrow sets that `address` hits
+    /// under `pcid` for an access of `kind`, made the most recently used;
+    /// nil, with nothing changed, for any other lookup.
+    @inline(__always) mutating func frameOfHit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind) -> UInt64? {
+        let page = address.pageNumber
+        let tag = Self.tag(page, .size4K)
+        guard let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) else { return nil }
+        let entry = array[slot]
+        guard entry.rights.permits(kind) else { return nil }
+        array.touch(slot)
+        return entry.frame
+    }
+
     /// `body` with a `HitRun` over this TLB's slots.
     @inline(__always) mutating func withHitRun<R>(_ body: (inout HitRun) -> R) -> R {
         let sets = array.narrowSets
@@ -113,5 +127,28 @@ extension Core {
         account.charge(lookup &* hits, to: CostKey.tlbL1.category)
         account.charge(retire &* hits, to: CostKey.access.category)
         return next
+    }
+}
+
+extension Core {
+    /// The physical address of a one-page operation of `bytes` from
+    /// `address` that hits the L1's 4 KiB array, charged, counted and
+    /// retired as the general path retires it when nothing watches (no event
+    /// log, no checker); nil, with nothing changed, for anything else.
+    @inline(__always)
+    mutating func translateByL1Hit(_ address: VirtualAddress, bytes: UInt64, _ kind: AccessKind,
+                                   canonicalTopBit top: UInt64) -> PhysicalAddress? {
+        guard let cr3 else { return nil }
+        let last = address.rawValue &+ (bytes &- 1)
+        guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue else { return nil }
+        guard address.isCanonical(topBit: top) else { return nil }
+        let pcid = cr3.pcid
+        let frame = kind == .fetch ? l1i.frameOfHit(address, pcid, kind) : l1d.frameOfHit(address, pcid, kind)
+        guard let frame else { return nil }
+        charge(.tlbL1, logging: false)
+        if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
+        charge(.access, logging: false)
+        statistics.accesses &+= 1
+        return PhysicalAddress(rawValue: frame << Paging.pageShift | address.pageOffset)
     }
 }

@@ -134,7 +134,21 @@ public struct Machine: Sendable {
     public mutating func execute<OS: ExceptionHandler>(_ operation: MemoryOperation, on core: CoreID,
                                                        os: inout OS) -> ExecutionOutcome {
         if cores[core.rawValue].log.isEnabled { return executeLogging(operation, on: core, os: &os) }
-        return execute(operation, on: core, os: &os, logging: false)
+        // An L1 hit on one page goes the short way while nothing watches translations.
+        if !os.observesTranslations,
+           let physical = cores[core.rawValue].translateByL1Hit(operation.address, bytes: operation.size, operation.kind,
+                                                                canonicalTopBit: canonicalTopBit) {
+            return .completed(operation.movesData ? moveData(operation, physical, physical, crossesPage: false) : 0)
+        }
+        return executeWithoutLog(operation, on: core, os: &os)
+    }
+
+    /// `execute` while event logging is off (out of line: the L1 hit above
+    /// keeps a small frame).
+    @inline(never)
+    mutating func executeWithoutLog<OS: ExceptionHandler>(_ operation: MemoryOperation, on core: CoreID,
+                                                          os: inout OS) -> ExecutionOutcome {
+        execute(operation, on: core, os: &os, logging: false)
     }
 
     /// `execute` wrapped in its event span.

@@ -117,4 +117,51 @@ struct BatchTouchTests {
         #expect(hits > UInt64(records.count / 3))
         #expect(batched.machine.cores[0].clock == single.machine.cores[0].clock)
     }
+
+    /// A load, store or fetch on its own (`Machine.execute`) that hits the
+    /// L1 takes a short way (`Core.translateByL1Hit`) unless a checker
+    /// watches translations; with the coherence checker on, every access goes
+    /// the general way. Both must read, cost and count the same.
+    @Test("loads, stores and fetches end, read and cost the same with and without a checker watching",
+          arguments: 0..<3)
+    func singleAccessesMatchTheGeneralPath(_ index: Int) throws {
+        var configuration = Pinned.configuration(frames: 2000, pscEntries: 2)
+        configuration.pagingLevels = index == 2 ? 5 : 4
+        configuration.geometry.pml5eCacheEntries = index == 2 ? 2 : 0
+        configuration.thp = index == 1 ? .always : .never
+        var short = System(configuration: configuration)
+        let process = short.createProcess()
+        short.contextSwitch(core: CoreID(0), to: process)
+        let rw: UInt64 = 0x40_0000, ro: UInt64 = 0x80_0000
+        short.map(core: CoreID(0), VirtualAddress(rw), pages: 512, [.read, .write, .execute])
+        short.map(core: CoreID(0), VirtualAddress(ro), pages: 16, [.read])
+        var general = short
+        general.checksCoherence = true
+        var random = SeededRandom(seed: 77 &+ UInt64(index))
+        let hot = (0..<6).map { _ in UInt64.random(in: 0..<512, using: &random) }
+        for step in 0..<20_000 {
+            let address: UInt64
+            switch UInt64.random(in: 0..<10, using: &random) {
+            case 0..<7: address = rw + hot[Int.random(in: 0..<hot.count, using: &random)] << 12 + UInt64.random(in: 0..<4096, using: &random)
+            case 7: address = ro + UInt64.random(in: 0..<(16 << 12), using: &random)
+            case 8: address = rw + UInt64.random(in: 0..<(512 << 12), using: &random)
+            default: address = 0xFFFF_0000_0000_0000 | UInt64.random(in: 0..<(1 << 20), using: &random)
+            }
+            let kind = [AccessKind.read, .write, .fetch][Int.random(in: 0..<3, using: &random)]
+            let value = random.next()
+            let a = short.access(core: CoreID(0), kind, VirtualAddress(address), store: value)
+            let b = general.access(core: CoreID(0), kind, VirtualAddress(address), store: value)
+            #expect(a == b, "step \(step): \(kind) \(address)")
+            guard a == b else { break }
+            if step % 500 == 499 {
+                let page = VirtualAddress(rw + hot[Int.random(in: 0..<hot.count, using: &random)] << 12)
+                let permissions: RegionPermissions = step % 1000 == 999 ? [.read, .write, .execute] : [.read]
+                short.protect(core: CoreID(0), page, pages: 1, permissions)
+                general.protect(core: CoreID(0), page, pages: 1, permissions)
+            }
+        }
+        for name in short.statisticNames { #expect(short.statistic(name) == general.statistic(name), "\(name)") }
+        #expect(general.translationsChecked > 0)
+        #expect(general.drainCoherenceViolations().isEmpty)
+    }
 }
