@@ -90,7 +90,7 @@ public struct CoreID: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
 }
 
 /// A process-context identifier: CR3 bits 11:0 with CR4.PCIDE=1 (SDM 4.10.1).
-public struct PCID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct PCID: RawRepresentable, Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
     public var rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     @inlinable public init(_ value: UInt16) { self.rawValue = value }
@@ -106,7 +106,7 @@ public typealias CycleCount = UInt64
 
 /// Levels of the paging hierarchy, from the root: PML5 only with five-level
 /// paging (CR4.LA57; SDM 4.5), PML4 the root with four.
-public enum PagingLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
+public enum PagingLevel: Int, CaseIterable, Sendable, BitwiseCopyable, CustomStringConvertible {
     case pml5 = 5, pml4 = 4, pdpt = 3, pd = 2, pt = 1
 
     /// The root level for `levels` levels of paging (4 or 5).
@@ -140,7 +140,7 @@ public enum PagingLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
 }
 
 /// The page sizes 4-level paging maps.
-public enum PageSize: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum PageSize: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringConvertible {
     case size4K = 0, size2M = 1, size1G = 2
     @inlinable public var shift: UInt64 {
         switch self {

@@ -23,10 +23,15 @@ public struct PageTableLineCache: Sendable {
 
     /// One cached 64-byte line.
     struct Line: CacheEntry {
-        /// The line number, or `UInt64.max` in an empty slot.
-        var number = UInt64.max
+        /// The line number plus one (line numbers are below 2^58), 0 in an
+        /// empty slot.
+        private var tag: UInt64 = 0
+        init() {}
+        init(number: UInt64) { tag = number &+ 1 }
+        var number: UInt64 { tag &- 1 }
         static var empty: Line { Line() }
-        var isValid: Bool { number != .max }
+        static var emptyIsZeroBits: Bool { true }
+        var isValid: Bool { tag != 0 }
         var indexTag: UInt64 { number }
     }
 
@@ -88,7 +93,7 @@ public struct PageTableLineCache: Sendable {
 
     /// Probes one level for `line`; a hit becomes the most recent.
     @inline(__always) static func lookUp(_ line: UInt64, in cache: inout Cache) -> Cache.Probe {
-        let probe = cache.probe(set: line) { $0.number == line }
+        let probe = cache.probe(set: line) { $0.number == line }  // an empty slot's number is UInt64.max
         if case .hit(let slot) = probe { cache.touch(slot) }
         return probe
     }

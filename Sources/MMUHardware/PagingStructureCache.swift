@@ -11,6 +11,7 @@ public struct PagingStructureCache: Sendable {
         var rights: AccessRights = []
 
         public static var empty: Entry { Entry() }
+        public static var emptyIsZeroBits: Bool { true }
         public var isValid: Bool { tag != 0 }
         public var indexTag: UInt64 { tag }
         var pcid: UInt16 { UInt16(truncatingIfNeeded: tag >> 1) }

@@ -1,12 +1,19 @@
 /// What one slot of a `SetAssociativeArray` holds: a TLB entry, a
 /// paging-structure-cache entry, a cached page-table line.
-public protocol CacheEntry: Sendable {
+public protocol CacheEntry: Sendable, BitwiseCopyable {
     /// The content of a slot that holds nothing.
     static var empty: Self { get }
     var isValid: Bool { get }
     /// The word a lookup's tag must equal for this entry to match (a TLB
     /// entry's page tag): wide sets index their slots by it.
     var indexTag: UInt64 { get }
+    /// Whether memory of all zero bits reads as `empty` (then slots never
+    /// filled take no host memory: `SlotStorage`).
+    static var emptyIsZeroBits: Bool { get }
+}
+
+extension CacheEntry {
+    public static var emptyIsZeroBits: Bool { false }
 }
 
 /// How a set chooses which way to give up. A policy keeps one word of state
@@ -82,7 +89,7 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         case miss(victim: Slot?)
     }
 
-    @usableFromInline struct Stored: Sendable {
+    @usableFromInline struct Stored: Sendable, BitwiseCopyable {
         @usableFromInline var entry: Entry
         @usableFromInline var state: UInt64
     }
@@ -103,8 +110,9 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
     private let holdsNothing: Bool
     /// `ways` for narrow sets, 0 for indexed ones: what `findIfNarrow` scans.
     @usableFromInline let narrowWays: Int32
-    /// Empty until the first fill; then `slotCount` slots.
-    @usableFromInline var storage: [Stored] = []
+    /// Empty until the first fill; then `slotCount` slots, holding host
+    /// memory only for the pages of slots filled (`SlotStorage`).
+    @usableFromInline var storage = SlotStorage<Stored>()
     /// The index of indexed sets: one element from the first fill on, none
     /// before it or for narrow sets (an array keeps this struct small).
     @usableFromInline var wide: [WideSets] = []
@@ -139,7 +147,8 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
 
     /// Allocates the buffer, every slot empty (the first fill's work).
     @inline(never) mutating func allocate() {
-        storage = [Stored](repeating: Stored(entry: .empty, state: Policy.emptyState), count: slotCount)
+        storage = SlotStorage(count: slotCount, empty: Stored(entry: .empty, state: Policy.emptyState),
+                              emptyIsZeroBits: Entry.emptyIsZeroBits && Policy.emptyState == 0)
         if indexed { wide = [WideSets(sets: sets, ways: ways)] }
     }
 
@@ -420,8 +429,10 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
 
     /// The first valid entry `matches` accepts, in slot order.
     public func first(where matches: (Entry) -> Bool) -> Entry? {
-        for stored in storage where stored.entry.isValid && matches(stored.entry) { return stored.entry }
-        return nil
+        storage.withUnsafeBufferPointer { slots in
+            for stored in slots where stored.entry.isValid && matches(stored.entry) { return stored.entry }
+            return nil
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 /// The rights a translation grants, accumulated over every level of the walk
 /// (SDM 4.6: R/W and U/S are ANDed, XD is ORed) plus the leaf's D bit.
-public struct AccessRights: OptionSet, Hashable, Sendable {
+public struct AccessRights: OptionSet, Hashable, Sendable, BitwiseCopyable {
     public var rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     public static let writable = AccessRights(rawValue: 1 << 0)

@@ -18,6 +18,7 @@ public struct TranslationLookasideBuffer: Sendable {
         var origin: PageSize = .size4K
 
         public static var empty: Entry { Entry() }
+        public static var emptyIsZeroBits: Bool { true }
         public var isValid: Bool { tag != 0 }
         public var indexTag: UInt64 { tag }
         /// Page number at `size`.

@@ -344,4 +344,27 @@ struct RobustnessTests {
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out.contains("accesses"))
     }
+
+    /// 64 threads on 64 cores, each filling a few entries of its 65,536-entry
+    /// L2 TLB: filled in full, the 64 L2s alone would hold 128 MiB; holding
+    /// only the pages of entries filled, the run stays under a 48 MiB
+    /// resident limit (`--max-memory` measures the resident size).
+    @Test("a TLB holds host memory for the entries filled, not for its size",
+          .enabled(if: FileManager.default.fileExists(atPath: "/proc/self/statm"), "the resident size comes from /proc"),
+          .enabled(if: !executable.contains("/.build-asan/") && !executable.contains("/.build-tsan/"),
+                   "a sanitizer's shadow memory is resident too"))
+    func tlbStorageGrowsWithEntries() throws {
+        var text = "set cores 64\nprocess 1\nswitch 0 1\nmap 0 0x10000000 64 rw\n"
+        for core in 0..<64 {
+            text += "switch \(core) 1\n"
+            for page in 0..<8 { text += "w \(core) 0x\(String(0x1000_0000 + ((core + page) % 64) << 12, radix: 16)) 1\n" }
+        }
+        let directory = try temporaryDirectory(["wide.mmt": text])
+        let arguments = ["run", "--quiet", "--max-memory", "48M", "--set", "tlb.l2.entries=65536", "--set", "tlb.l2.ways=16",
+                         directory + "/wide.mmt"]
+        let result = try spawn(arguments)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("accesses"))
+        #expect(result.out.contains("core63.accesses"))
+    }
 }

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The slots of a `SetAssociativeArray`: a fixed number of plain values in
+/// one buffer, with value semantics (copied on write when shared), that holds
+/// host memory only for the slots actually filled.
+///
+/// When a slot that holds nothing is all zero bits (a TLB's, a
+/// paging-structure cache's or a page-table line's empty entry, with the
+/// replacement state of an empty slot), the buffer comes from `calloc`:
+/// for a large buffer the C library maps fresh pages that the operating
+/// system fills with zeros on first write, so a 65,536-entry TLB of which a
+/// trace fills 100 entries holds a few pages of host memory, not 2 MiB, and
+/// grows a page (128 slots of 32 bytes) at a time as entries are filled.
+/// Reads of never-written slots find zeros without taking memory. Other
+/// empty values are written out in full.
+@usableFromInline struct SlotStorage<Element: BitwiseCopyable>: @unchecked Sendable {
+    @usableFromInline final class Buffer {
+        @usableFromInline let base: UnsafeMutablePointer<Element>
+        @usableFromInline let count: Int
+        /// Whether an empty slot is all zero bytes (then never-written pages
+        /// are left to the operating system to zero).
+        let zeroed: Bool
+        /// Whether `base` came from `calloc` (else from `allocate`).
+        let fromCalloc: Bool
+
+        /// `count` slots of `empty`. Out of host memory, the allocation traps
+        /// as an array's would.
+        init(count: Int, empty: Element?, emptyIsZeroBits: Bool) {
+            zeroed = emptyIsZeroBits
+            self.count = count
+            let capacity = max(count, 1)
+            if zeroed, let raw = calloc(capacity, MemoryLayout<Element>.stride) {
+                base = raw.bindMemory(to: Element.self, capacity: capacity)
+                fromCalloc = true
+            } else {
+                base = .allocate(capacity: capacity)
+                if let empty { base.initialize(repeating: empty, count: count) }
+                fromCalloc = false
+            }
+        }
+
+        /// A copy of `other`'s slots (a shared buffer's first write): for
+        /// zeroed slots, page by page, skipping pages of zeros, so the copy
+        /// holds memory for the filled slots only, as the original does.
+        init(copying other: Buffer) {
+            count = other.count
+            zeroed = other.zeroed
+            let capacity = max(count, 1)
+            if zeroed, let raw = calloc(capacity, MemoryLayout<Element>.stride) {
+                base = raw.bindMemory(to: Element.self, capacity: capacity)
+                fromCalloc = true
+                let size = count &* MemoryLayout<Element>.stride
+                let to = UnsafeMutableRawPointer(base), from = UnsafeRawPointer(other.base)
+                var offset = 0
+                while offset < size {
+                    let length = min(4096, size - offset)
+                    if !UnsafeRawBufferPointer(start: from + offset, count: length).allSatisfy({ $0 == 0 }) {
+                        (to + offset).copyMemory(from: from + offset, byteCount: length)
+                    }
+                    offset += length
+                }
+            } else {
+                base = .allocate(capacity: capacity)
+                base.initialize(from: other.base, count: count)
+                fromCalloc = false
+            }
+        }
+
+        deinit {
+            if fromCalloc { free(base) } else { base.deallocate() }
+        }
+    }
+
+    @usableFromInline var buffer: Buffer
+
+    /// No slots (the state before an array's first fill).
+    init() { buffer = Buffer(count: 0, empty: nil, emptyIsZeroBits: true) }
+
+    /// `count` slots holding `empty`, which is all zero bits when
+    /// `emptyIsZeroBits` says so.
+    init(count: Int, empty: Element, emptyIsZeroBits: Bool) {
+        buffer = Buffer(count: count, empty: empty, emptyIsZeroBits: emptyIsZeroBits)
+    }
+
+    @inline(__always) var count: Int { buffer.count }
+    @inline(__always) var isEmpty: Bool { buffer.count == 0 }
+
+    @inline(__always) mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = Buffer(copying: buffer) }
+    }
+
+    @inline(__always) subscript(index: Int) -> Element {
+        unsafeAddress {
+            guard UInt(bitPattern: index) < UInt(bitPattern: buffer.count) else { preconditionFailure("slot out of range") }
+            return UnsafePointer(buffer.base + index)
+        }
+        _modify {
+            makeUnique()
+            guard UInt(bitPattern: index) < UInt(bitPattern: buffer.count) else { preconditionFailure("slot out of range") }
+            yield &buffer.base[index]
+        }
+    }
+
+    @inline(__always) func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(buffer) { try body(UnsafeBufferPointer(start: buffer.base, count: buffer.count)) }
+    }
+
+    @inline(__always) mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (UnsafeMutableBufferPointer<Element>) throws -> R) rethrows -> R {
+        makeUnique()
+        return try withExtendedLifetime(buffer) { try body(UnsafeMutableBufferPointer(start: buffer.base, count: buffer.count)) }
+    }
+}
