@@ -20,24 +20,32 @@ extension TranslationLookasideBuffer {
         let slots: UnsafeMutableBufferPointer<Stored>
         let sets: SetAssociativeArray<Entry, LeastRecentlyUsed>.NarrowSets
         var policy: LeastRecentlyUsed
-        /// The page and slot of this run's last hit (no page is `.max`).
-        var lastPage: UInt64 = .max
+        /// This run's last hit: its page and kind (`page << 2 | kind`; no
+        /// page is that large, so `.max` is none) and its slot.
+        var lastHit: UInt64 = .max
         var lastSlot = 0
 
         /// Whether the 4 KiB page of `address` hits under `pcid` for an
         /// access of `kind` (never for a non-canonical address); a hit
         /// becomes the most recently used of its set.
         ///
-        /// A hit on the page the last one hit (the common case: consecutive
-        /// records on one page) takes the same slot without a search, and
-        /// without a new use stamp: the slot took the array's latest stamp
-        /// at that hit, so it is already the most recent, and a replacement
-        /// decision, which compares stamps only with one another, comes out
-        /// as if it had been stamped again.
+        /// An access of the kind and page the last hit had (the common case:
+        /// consecutive records on one page) hits the same slot, whose rights
+        /// permitted that kind, without a search and without a new use
+        /// stamp: the slot took the array's latest stamp at that hit, so it
+        /// is already the most recent, and a replacement decision, which
+        /// compares stamps only with one another, comes out as if it had
+        /// been stamped again. (Nothing but hits changes the array during a run.)
         @inline(__always) mutating func hit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind,
                                             canonicalTopBit top: UInt64) -> Bool {
             let page = address.pageNumber
-            if page == lastPage { return slots[lastSlot].entry.rights.permits(kind) }
+            let key = page << 2 | UInt64(kind.rawValue)
+            if key == lastHit { return true }
+            if page == lastHit >> 2 {
+                guard slots[lastSlot].entry.rights.permits(kind) else { return false }
+                lastHit = key
+                return true
+            }
             // A non-canonical address is a #GP (no entry could match it anyway);
             // the last page was canonical.
             guard address.isCanonical(topBit: top) else { return false }
@@ -49,7 +57,7 @@ extension TranslationLookasideBuffer {
                 if entry.matches(tag, pcid) {
                     guard entry.rights.permits(kind) else { return false }
                     slots[slot].state = policy.stateOnUse()
-                    lastPage = page
+                    lastHit = key
                     lastSlot = slot
                     return true
                 }
@@ -104,7 +112,8 @@ extension Core {
                 while next < records.count {
                     let record = records[next]
                     let address = record.address
-                    let last = address.rawValue &+ (max(record.bytes, 1) &- 1)
+                    // A record of 0 bytes (1 on the general path) wraps `last` below `address`.
+                    let last = address.rawValue &+ (record.bytes &- 1)
                     guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue else { return }
                     if record.kind == .fetch {
                         guard fetches.hit(address, pcid, .fetch, canonicalTopBit: top) else { return }
