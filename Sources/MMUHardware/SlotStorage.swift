@@ -77,43 +77,56 @@ import Darwin
         }
     }
 
+    /// Owns the slots (shared between copies until one writes).
     @usableFromInline var buffer: Buffer
+    /// `buffer.base` and `buffer.count`, kept beside it so a slot is one load
+    /// away, as an array's element is.
+    @usableFromInline var base: UnsafeMutablePointer<Element>
+    @usableFromInline let count: Int
 
     /// No slots (the state before an array's first fill).
-    init() { buffer = Buffer(count: 0, empty: nil, emptyIsZeroBits: true) }
+    init() { self.init(Buffer(count: 0, empty: nil, emptyIsZeroBits: true)) }
 
     /// `count` slots holding `empty`, which is all zero bits when
     /// `emptyIsZeroBits` says so.
     init(count: Int, empty: Element, emptyIsZeroBits: Bool) {
-        buffer = Buffer(count: count, empty: empty, emptyIsZeroBits: emptyIsZeroBits)
+        self.init(Buffer(count: count, empty: empty, emptyIsZeroBits: emptyIsZeroBits))
     }
 
-    @inline(__always) var count: Int { buffer.count }
-    @inline(__always) var isEmpty: Bool { buffer.count == 0 }
+    private init(_ buffer: Buffer) {
+        self.buffer = buffer
+        base = buffer.base
+        count = buffer.count
+    }
+
+    @inline(__always) var isEmpty: Bool { count == 0 }
 
     @inline(__always) mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&buffer) { buffer = Buffer(copying: buffer) }
+        if !isKnownUniquelyReferenced(&buffer) {
+            buffer = Buffer(copying: buffer)
+            base = buffer.base
+        }
     }
 
     @inline(__always) subscript(index: Int) -> Element {
         unsafeAddress {
-            guard UInt(bitPattern: index) < UInt(bitPattern: buffer.count) else { preconditionFailure("slot out of range") }
-            return UnsafePointer(buffer.base + index)
+            guard UInt(bitPattern: index) < UInt(bitPattern: count) else { preconditionFailure("slot out of range") }
+            return UnsafePointer(base + index)
         }
         _modify {
             makeUnique()
-            guard UInt(bitPattern: index) < UInt(bitPattern: buffer.count) else { preconditionFailure("slot out of range") }
-            yield &buffer.base[index]
+            guard UInt(bitPattern: index) < UInt(bitPattern: count) else { preconditionFailure("slot out of range") }
+            yield &base[index]
         }
     }
 
     @inline(__always) func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
-        try withExtendedLifetime(buffer) { try body(UnsafeBufferPointer(start: buffer.base, count: buffer.count)) }
+        try withExtendedLifetime(buffer) { try body(UnsafeBufferPointer(start: base, count: count)) }
     }
 
     @inline(__always) mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Element>) throws -> R) rethrows -> R {
         makeUnique()
-        return try withExtendedLifetime(buffer) { try body(UnsafeMutableBufferPointer(start: buffer.base, count: buffer.count)) }
+        return try withExtendedLifetime(buffer) { try body(UnsafeMutableBufferPointer(start: base, count: count)) }
     }
 }
