@@ -52,4 +52,46 @@ struct SetAssociativeArrayTests {
         }
         #expect(victim == nil)
     }
+
+    /// An entry whose empty value is zero bits: its slots come zero-filled
+    /// from the host and are copied page by page, pages of zeros skipped.
+    struct ZeroTag: CacheEntry, Equatable {
+        var value: UInt64
+        static var empty: ZeroTag { ZeroTag(value: 0) }
+        static var emptyIsZeroBits: Bool { true }
+        var isValid: Bool { value != 0 }
+        var indexTag: UInt64 { value }
+    }
+
+    @Test("a copy is independent of its original, and holds every filled slot, with empty or zero-bit slots alike",
+          arguments: [false, true])
+    func copiesAreValues(_ zeroBits: Bool) {
+        func check<E: CacheEntry & Equatable>(_ make: (UInt64) -> E) {
+            var array = SetAssociativeArray<E, LeastRecentlyUsed>(capacity: 65_536, ways: 4)
+            // Slots spread over many 4 KiB pages of the buffer, most pages untouched.
+            let sets = (0..<200).map { UInt64($0) * 97 % 16_384 }
+            for (i, set) in sets.enumerated() {
+                guard case .miss(let victim?) = array.probe(set: set, where: { _ in false }) else { Issue.record("no victim"); return }
+                array.fill(victim, with: make(UInt64(i) + 1))
+            }
+            let original = array
+            var copy = array
+            // Writing the copy (its first write copies the slots) leaves the
+            // original alone, and the other way round.
+            guard case .miss(let victim?) = copy.probe(set: 5, where: { _ in false }) else { Issue.record("no victim"); return }
+            copy.fill(victim, with: make(999_999))
+            for (i, set) in sets.enumerated() {
+                #expect(copy.find(set: set, where: { $0 == make(UInt64(i) + 1) }) != nil)
+            }
+            #expect(array.find(set: 5, where: { $0 == make(999_999) }) == nil)
+            array.removeAll(where: { _ in true })
+            #expect(array.validCount == 0)
+            #expect(copy.validCount == 201)
+            #expect(original.validCount == 200)
+            for (i, set) in sets.enumerated() {
+                #expect(original.find(set: set, where: { $0 == make(UInt64(i) + 1) }) != nil)
+            }
+        }
+        if zeroBits { check { ZeroTag(value: $0) } } else { check { Tag(value: $0) } }
+    }
 }
