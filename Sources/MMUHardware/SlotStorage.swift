@@ -120,14 +120,13 @@ import Darwin
         }
     }
 
-    // `self`, borrowed for the call, keeps `buffer` alive: no retain here.
     @inline(__always) func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
-        try body(UnsafeBufferPointer(start: base, count: count))
+        try withExtendedLifetime(buffer) { try body(UnsafeBufferPointer(start: base, count: count)) }
     }
 
     @inline(__always) mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Element>) throws -> R) rethrows -> R {
         makeUnique()
-        return try body(UnsafeMutableBufferPointer(start: base, count: count))
+        return try withExtendedLifetime(buffer) { try body(UnsafeMutableBufferPointer(start: base, count: count)) }
     }
 }
