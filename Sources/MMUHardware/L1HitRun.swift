@@ -80,6 +80,14 @@ extension TranslationLookasideBuffer {
         return entry.frame
     }
 
+    /// Whether `frameOfHit` would find a frame (it changes nothing).
+    @inline(__always) func wouldHit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind) -> Bool {
+        let page = address.pageNumber
+        let tag = Self.tag(page, .size4K)
+        guard let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) else { return false }
+        return array[slot].rights.permits(kind)
+    }
+
     /// `body` with a `HitRun` over this TLB's slots.
     @inline(__always) mutating func withHitRun<R>(_ body: (inout HitRun) -> R) -> R {
         let sets = array.narrowSets
@@ -92,6 +100,20 @@ extension TranslationLookasideBuffer {
 }
 
 extension Core {
+    /// Whether `record` would start a run of `runL1Hits`: a one-page access
+    /// whose 4 KiB page hits the L1 with rights for it. Changes nothing, so
+    /// a record that misses (a walk follows) costs one probe and no set-up.
+    /// (Mutating only so the core is reached in place, not copied.)
+    @inline(__always)
+    mutating func startsL1HitRun<Record: TouchRecord>(_ record: Record, canonicalTopBit top: UInt64) -> Bool {
+        guard let cr3 else { return false }
+        let address = record.address
+        let last = address.rawValue &+ (record.bytes &- 1)
+        guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue,
+              address.isCanonical(topBit: top) else { return false }
+        return record.kind == .fetch ? l1i.wouldHit(address, cr3.pcid, .fetch) : l1d.wouldHit(address, cr3.pcid, record.kind)
+    }
+
     /// Runs `records[start...]` for as long as each is a one-page access that
     /// hits the L1's 4 KiB array (see the file's introduction), telling
     /// `observer` their outcome and cycles at the end; returns the index of the

@@ -35,7 +35,8 @@ extension Machine {
             // Runs of L1 hits go the short way (`Core.runL1Hits`) while
             // nothing watches translations; the record that ends a run, the
             // general way.
-            if !os.observesTranslations && !cores[c].log.isEnabled {
+            if !os.observesTranslations && !cores[c].log.isEnabled
+                && cores[c].startsL1HitRun(records[next], canonicalTopBit: canonicalTopBit) {
                 next = cores[c].runL1Hits(records, from: next, canonicalTopBit: canonicalTopBit, observer: &observer)
                 guard next < records.count else { return }
             }
