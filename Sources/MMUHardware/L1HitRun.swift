@@ -100,6 +100,14 @@ extension TranslationLookasideBuffer {
 }
 
 extension Core {
+    /// Whether `bytes` from `address` lie in its 4 KiB page (the offset plus
+    /// `bytes - 1` carries into no page bit). A size of 0, which the general
+    /// path takes as 1, passes exactly when 1 would, except at offset 0,
+    /// where it wraps and the record goes the general way.
+    @inline(__always) static func staysInPage(_ address: VirtualAddress, bytes: UInt64) -> Bool {
+        address.pageOffset &+ (bytes &- 1) < Paging.pageSize
+    }
+
     /// Whether `record` would start a run of `runL1Hits`: a one-page access
     /// whose 4 KiB page hits the L1 with rights for it. Changes nothing, so
     /// a record that misses (a walk follows) costs one probe and no set-up.
@@ -108,9 +116,7 @@ extension Core {
     mutating func startsL1HitRun<Record: TouchRecord>(_ record: Record, canonicalTopBit top: UInt64) -> Bool {
         guard let cr3 else { return false }
         let address = record.address
-        let last = address.rawValue &+ (record.bytes &- 1)
-        guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue,
-              address.isCanonical(topBit: top) else { return false }
+        guard Self.staysInPage(address, bytes: record.bytes), address.isCanonical(topBit: top) else { return false }
         return record.kind == .fetch ? l1i.wouldHit(address, cr3.pcid, .fetch) : l1d.wouldHit(address, cr3.pcid, record.kind)
     }
 
@@ -127,22 +133,19 @@ extension Core {
         let pcid = cr3.pcid
         let lookup = costs[.tlbL1], retire = costs[.access]
         let cycles = lookup &+ retire
-        var dataHits: UInt64 = 0, fetchHits: UInt64 = 0
+        var fetchHits: UInt64 = 0
         var next = start
         l1d.withHitRun { data in
             l1i.withHitRun { fetches in
                 while next < records.count {
                     let record = records[next]
                     let address = record.address
-                    // A record of 0 bytes (1 on the general path) wraps `last` below `address`.
-                    let last = address.rawValue &+ (record.bytes &- 1)
-                    guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue else { return }
+                    guard Self.staysInPage(address, bytes: record.bytes) else { return }
                     if record.kind == .fetch {
                         guard fetches.hit(address, pcid, .fetch, canonicalTopBit: top) else { return }
                         fetchHits &+= 1
                     } else {
                         guard data.hit(address, pcid, record.kind, canonicalTopBit: top) else { return }
-                        dataHits &+= 1
                     }
                     next &+= 1
                 }
@@ -150,7 +153,7 @@ extension Core {
         }
         // What each hit would have charged and counted, in one go (the sums
         // wrap as the single charges would).
-        let hits = dataHits &+ fetchHits
+        let hits = UInt64(next &- start), dataHits = hits &- fetchHits
         if hits > 0 { observer.touched(completed: hits, cycles: cycles) }
         statistics.l1dHits &+= dataHits
         statistics.l1iHits &+= fetchHits
@@ -170,8 +173,7 @@ extension Core {
     mutating func translateByL1Hit(_ address: VirtualAddress, bytes: UInt64, _ kind: AccessKind,
                                    canonicalTopBit top: UInt64) -> PhysicalAddress? {
         guard let cr3 else { return nil }
-        let last = address.rawValue &+ (bytes &- 1)
-        guard (address.rawValue ^ last) >> Paging.pageShift == 0, last >= address.rawValue else { return nil }
+        guard Self.staysInPage(address, bytes: bytes) else { return nil }
         guard address.isCanonical(topBit: top) else { return nil }
         let pcid = cr3.pcid
         let frame = kind == .fetch ? l1i.frameOfHit(address, pcid, kind) : l1d.frameOfHit(address, pcid, kind)
