@@ -1,6 +1,7 @@
 /// Accesses that hit the L1 TLB's 4 KiB array, the common case, done
 /// without the general access path's bookkeeping: runs of trace records
-/// (`Core.runL1Hits`) and single operations (`Core.translateByL1Hit`).
+/// (`Core.runL1Hits`) and single operations (`Core.translateByL1Hit`; one
+/// that misses goes on from after the L1's lookup).
 ///
 /// A record that translates by an L1 4 KiB hit, touches one page and moves
 /// no data changes only the hit entry's use stamp, two counters and the
@@ -67,17 +68,29 @@ extension TranslationLookasideBuffer {
         }
     }
 
-    /// The frame of the 4 KiB entry of the narrow sets that `address` hits
-    /// under `pcid` for an access of `kind`, made the most recently used;
-    /// nil, with nothing changed, for any other lookup.
-    @inline(__always) mutating func frameOfHit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind) -> UInt64? {
+    /// What `lookUpHit` found.
+    enum HitLookup {
+        /// The frame of the entry hit, now the most recently used.
+        case hit(frame: UInt64)
+        /// No entry of any size matches: `search` would miss too.
+        case miss
+        /// Something else (an entry that does not permit the access, an
+        /// array holding large or indexed entries): nothing was changed.
+        case other
+    }
+
+    /// The 4 KiB entry of the narrow sets that `address` hits under `pcid`
+    /// for an access of `kind`, made the most recently used.
+    @inline(__always) mutating func lookUpHit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind) -> HitLookup {
         let page = address.pageNumber
         let tag = Self.tag(page, .size4K)
-        guard let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) else { return nil }
+        guard let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) else {
+            return largeEntries == 0 ? .miss : .other
+        }
         let entry = array[slot]
-        guard entry.rights.permits(kind) else { return nil }
+        guard entry.rights.permits(kind) else { return .other }
         array.touch(slot)
-        return entry.frame
+        return .hit(frame: entry.frame)
     }
 
     /// Whether `frameOfHit` would find a frame (it changes nothing).
@@ -165,23 +178,53 @@ extension Core {
 }
 
 extension Core {
+    /// How `translateByL1Hit` ended.
+    enum L1HitTranslation {
+        case translated(PhysicalAddress)
+        /// A one-page access the L1 misses cleanly: the general path may
+        /// start after the L1's lookup (`translateAfterCleanL1Miss`).
+        case missed
+        /// Anything else, with nothing changed: the general path from the start.
+        case other
+    }
+
     /// The physical address of a one-page operation of `bytes` from
     /// `address` that hits the L1's 4 KiB array, charged, counted and
     /// retired as the general path retires it when nothing watches (no event
-    /// log, no checker); nil, with nothing changed, for anything else.
+    /// log, no checker).
     @inline(__always)
     mutating func translateByL1Hit(_ address: VirtualAddress, bytes: UInt64, _ kind: AccessKind,
-                                   canonicalTopBit top: UInt64) -> PhysicalAddress? {
-        guard let cr3 else { return nil }
-        guard Self.staysInPage(address, bytes: bytes) else { return nil }
-        guard address.isCanonical(topBit: top) else { return nil }
+                                   canonicalTopBit top: UInt64) -> L1HitTranslation {
+        guard let cr3 else { return .other }
+        guard Self.staysInPage(address, bytes: bytes) else { return .other }
+        guard address.isCanonical(topBit: top) else { return .other }
         let pcid = cr3.pcid
-        let frame = kind == .fetch ? l1i.frameOfHit(address, pcid, kind) : l1d.frameOfHit(address, pcid, kind)
-        guard let frame else { return nil }
+        let frame: UInt64
+        switch kind == .fetch ? l1i.lookUpHit(address, pcid, kind) : l1d.lookUpHit(address, pcid, kind) {
+        case .hit(let hit): frame = hit
+        case .miss: return .missed
+        case .other: return .other
+        }
         charge(.tlbL1, logging: false)
         if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
         charge(.access, logging: false)
         statistics.accesses &+= 1
-        return PhysicalAddress(rawValue: frame << Paging.pageShift | address.pageOffset)
+        return .translated(PhysicalAddress(rawValue: frame << Paging.pageShift | address.pageOffset))
+    }
+
+    /// `translate(_:_:memory:logging:retiring:)` without event logging, for
+    /// an access `translateByL1Hit` found missing the L1 cleanly: the L1's
+    /// charge, then the rest of the translation as after the L1's lookup.
+    @inline(__always)
+    mutating func translateAfterCleanL1Miss(_ address: VirtualAddress, _ kind: AccessKind, memory: inout PhysicalMemory,
+                                            retiring: Bool) -> TranslationOutcome {
+        guard let cr3 else { return .pageFault(.user) }
+        charge(.tlbL1, logging: false)
+        let outcome = translateAfterL1Miss(address, kind, cr3, l1Slot: nil, dropped: false, memory: &memory)
+        if retiring, case .translated = outcome {
+            charge(.access, logging: false)
+            statistics.accesses &+= 1
+        }
+        return outcome
     }
 }

@@ -135,20 +135,26 @@ public struct Machine: Sendable {
                                                        os: inout OS) -> ExecutionOutcome {
         if cores[core.rawValue].log.isEnabled { return executeLogging(operation, on: core, os: &os) }
         // An L1 hit on one page goes the short way while nothing watches translations.
-        if !os.observesTranslations,
-           let physical = cores[core.rawValue].translateByL1Hit(operation.address, bytes: operation.size, operation.kind,
-                                                                canonicalTopBit: canonicalTopBit) {
-            return .completed(operation.movesData ? moveData(operation, physical, physical, crossesPage: false) : 0)
+        var l1Missed = false
+        if !os.observesTranslations {
+            switch cores[core.rawValue].translateByL1Hit(operation.address, bytes: operation.size, operation.kind,
+                                                         canonicalTopBit: canonicalTopBit) {
+            case .translated(let physical):
+                return .completed(operation.movesData ? moveData(operation, physical, physical, crossesPage: false) : 0)
+            case .missed: l1Missed = true
+            case .other: break
+            }
         }
-        return executeWithoutLog(operation, on: core, os: &os)
+        return executeWithoutLog(operation, on: core, os: &os, l1Missed: l1Missed)
     }
 
     /// `execute` while event logging is off (out of line: the L1 hit above
-    /// keeps a small frame).
+    /// keeps a small frame); with `l1Missed`, the first translation starts
+    /// after the L1's lookup, which already missed.
     @inline(never)
     mutating func executeWithoutLog<OS: ExceptionHandler>(_ operation: MemoryOperation, on core: CoreID,
-                                                          os: inout OS) -> ExecutionOutcome {
-        execute(operation, on: core, os: &os, logging: false)
+                                                          os: inout OS, l1Missed: Bool) -> ExecutionOutcome {
+        execute(operation, on: core, os: &os, logging: false, l1Missed: l1Missed)
     }
 
     /// `execute` wrapped in its event span.
@@ -166,7 +172,7 @@ public struct Machine: Sendable {
     /// runs while event logging is off has no event code at all.
     @inline(__always)
     mutating func execute<OS: ExceptionHandler>(_ operation: MemoryOperation, on core: CoreID,
-                                                os: inout OS, logging: Bool) -> ExecutionOutcome {
+                                                os: inout OS, logging: Bool, l1Missed: Bool = false) -> ExecutionOutcome {
         let c = core.rawValue
         guard cores[c].cr3 != nil else { return .idle }
         let kind = operation.kind, address = operation.address
@@ -186,7 +192,8 @@ public struct Machine: Sendable {
         while true {
             let physical: PhysicalAddress
             let isLast = page.pageNumber == last.pageNumber
-            switch translate(page, kind, on: core, os: &os, logging: logging, retiring: retireWithTranslation && isLast) {
+            switch translate(page, kind, on: core, os: &os, logging: logging, retiring: retireWithTranslation && isLast,
+                             l1Missed: l1Missed && pages == 0) {
             case .translated(let pa): physical = pa
             case .abandoned(let outcome): return outcome
             }
@@ -212,10 +219,16 @@ public struct Machine: Sendable {
     /// operation, and so does one fault too many (skipped, as a SIGSEGV'd one).
     @inline(__always)
     mutating func translate<OS: ExceptionHandler>(_ address: VirtualAddress, _ kind: AccessKind, on core: CoreID,
-                                                  os: inout OS, logging: Bool, retiring: Bool) -> PageTranslation {
+                                                  os: inout OS, logging: Bool, retiring: Bool,
+                                                  l1Missed: Bool = false) -> PageTranslation {
         var faults = 0
+        // Only the first attempt may skip the L1's lookup: a retry after a fault starts over.
+        var skipL1 = l1Missed && !logging
         while true {
-            switch cores[core.rawValue].translate(address, kind, memory: &memory, logging: logging, retiring: retiring) {
+            let outcome = skipL1 ? cores[core.rawValue].translateAfterCleanL1Miss(address, kind, memory: &memory, retiring: retiring)
+                                 : cores[core.rawValue].translate(address, kind, memory: &memory, logging: logging, retiring: retiring)
+            skipL1 = false
+            switch outcome {
             case .translated(let physical):
                 if os.observesTranslations { os.observe(address, kind, translatedTo: physical, on: core, machine: self) }
                 return .translated(physical)

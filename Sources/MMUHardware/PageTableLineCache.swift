@@ -25,7 +25,7 @@ public struct PageTableLineCache: Sendable {
     struct Line: CacheEntry {
         /// The line number plus one (line numbers are below 2^58), 0 in an
         /// empty slot.
-        private var tag: UInt64 = 0
+        var tag: UInt64 = 0
         init() {}
         init(number: UInt64) { tag = number &+ 1 }
         var number: UInt64 { tag &- 1 }
@@ -93,7 +93,8 @@ public struct PageTableLineCache: Sendable {
 
     /// Probes one level for `line`; a hit becomes the most recent.
     @inline(__always) static func lookUp(_ line: UInt64, in cache: inout Cache) -> Cache.Probe {
-        let probe = cache.probe(set: line) { $0.number == line }  // an empty slot's number is UInt64.max
+        let tag = Line(number: line).tag  // never 0, an empty slot's
+        let probe = cache.probe(set: line) { $0.tag == tag }
         if case .hit(let slot) = probe { cache.touch(slot) }
         return probe
     }

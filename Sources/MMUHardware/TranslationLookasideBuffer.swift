@@ -56,7 +56,7 @@ public struct TranslationLookasideBuffer: Sendable {
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their
     /// probes; one more when the array's sets are indexed, so its 4 KiB
     /// lookups go the same out-of-line way (`findLarge`).
-    private var largeEntries = 0
+    private(set) var largeEntries = 0
     /// Valid entries that are pieces of a larger page, so INVLPG looks for
     /// them only while there are any.
     private var fracturedEntries = 0
