@@ -30,21 +30,32 @@ extension Machine {
     public mutating func touch<Record: TouchRecord, OS: ExceptionHandler, Observer: TouchObserver>(
         _ records: UnsafeBufferPointer<Record>, on core: CoreID, os: inout OS, observer: inout Observer) {
         let c = core.rawValue
+        let top = canonicalTopBit
         var next = 0
         while next < records.count {
-            // Runs of L1 hits go the short way (`Core.runL1Hits`) while
-            // nothing watches translations; the record that ends a run, the
-            // general way.
-            if !os.observesTranslations && !cores[c].log.isEnabled
-                && cores[c].startsL1HitRun(records[next], canonicalTopBit: canonicalTopBit) {
-                next = cores[c].runL1Hits(records, from: next, canonicalTopBit: canonicalTopBit, observer: &observer)
-                guard next < records.count else { return }
-            }
             let record = records[next]
-            let operation = MemoryOperation.reference(record.kind, record.address, bytes: record.bytes)
             let before = cores[c].clock
+            var l1Missed = false
+            if !os.observesTranslations && !cores[c].log.isEnabled {
+                // An L1 hit goes the short way (`Core.translateByL1Hit`); if
+                // the next record hits too, a run of hits goes shorter still
+                // (`Core.runL1Hits`). A clean L1 miss goes the general way
+                // from after the L1's lookup.
+                switch cores[c].translateByL1Hit(record.address, bytes: record.bytes, record.kind, canonicalTopBit: top) {
+                case .translated:
+                    observer.touched(.completed(0), cycles: cores[c].clock &- before)
+                    next &+= 1
+                    if next < records.count && cores[c].startsL1HitRun(records[next], canonicalTopBit: top) {
+                        next = cores[c].runL1Hits(records, from: next, canonicalTopBit: top, observer: &observer)
+                    }
+                    continue
+                case .missed: l1Missed = true
+                case .other: break
+                }
+            }
+            let operation = MemoryOperation.reference(record.kind, record.address, bytes: record.bytes)
             let outcome = cores[c].log.isEnabled ? executeLogging(operation, on: core, os: &os)
-                                                 : execute(operation, on: core, os: &os, logging: false)
+                                                 : execute(operation, on: core, os: &os, logging: false, l1Missed: l1Missed)
             observer.touched(outcome, cycles: cores[c].clock &- before)
             next &+= 1
         }
