@@ -1,12 +1,13 @@
 import Testing
-import MMUHardware
+@testable import MMUHardware
 @testable import MMUKernel
 import TestSupport
 
 /// The batch entry point (`System.touch(core:_:observer:)`, what a streamed
-/// replay runs) takes runs of L1 hits a short way (`Core.runL1Hits`); every
-/// record must still end, cost and count exactly as the one-record entry
-/// point (`System.touch(core:_:_:bytes:)`, the general access path) has it.
+/// replay runs) takes L1 hits a short way (`Core.translateByL1Hit`, runs of
+/// them `Core.runL1Hits`) and clean L1 misses on from after the L1's lookup;
+/// every record must still end, cost and count exactly as the general
+/// access path (`Machine.execute(_:on:os:logging:)`) has it.
 @Suite("Trace records in batches")
 struct BatchTouchTests {
     struct Record: TouchRecord {
@@ -80,8 +81,9 @@ struct BatchTouchTests {
             records += batch
             for record in batch {
                 let before = single.machine.cores[0].clock
+                // The general path itself, with no short way for hits.
                 let outcome = single.machine.execute(.reference(record.kind, record.address, bytes: record.bytes),
-                                                     on: CoreID(0), os: &single.kernel)
+                                                     on: CoreID(0), os: &single.kernel, logging: false)
                 expected.append((outcome, single.machine.cores[0].clock &- before))
             }
             batch.withUnsafeBufferPointer { batched.touch(core: CoreID(0), $0, observer: &log) }
