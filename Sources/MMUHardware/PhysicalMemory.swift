@@ -21,9 +21,11 @@
 /// page until one of them writes it).
 ///
 /// Host memory (`hostBytes`) is therefore 4 bytes per frame (the slot table),
-/// about 84 bytes per distinct compact page and about 4 KiB per distinct page
-/// with more than 8 non-zero words. All of this is invisible to the emulated
-/// machine: every read returns what the flat 4 KiB model would.
+/// 84 bytes per distinct compact page (the store and its sharer count) and
+/// 4 KiB per distinct page with more than 8 non-zero words, plus one 4 KiB
+/// slot of zeros that frames without a store read from. All of this is
+/// invisible to the emulated machine: every read returns what a flat 4 KiB
+/// page would.
 public struct PhysicalMemory: Sendable {
     /// The most non-zero words a compact store holds.
     public static let compactCapacity = 8
@@ -38,16 +40,17 @@ public struct PhysicalMemory: Sendable {
 
     /// Number of 4 KiB frames.
     public let frameCount: Int
-    /// For each frame: 0 when it reads as zeros; 1 + its slot in `words` (a
-    /// full store, below `compactTag`); or `compactTag | n` for compact store `n`.
+    /// For each frame: its slot in `words` (a full store, below `compactTag`),
+    /// 0 when it reads as zeros (slot 0 is all zeros and never written, so a
+    /// read needs no test for it), or `compactTag | n` for compact store `n`.
     @usableFromInline var slotOfFrame: [UInt32]
-    /// Full stores: slot `s` holds words `s*512 ..< (s+1)*512`.
-    @usableFromInline var words: [UInt64] = []
+    /// Full stores: slot `s` holds words `s*512 ..< (s+1)*512`; slot 0 is zeros.
+    @usableFromInline var words = [UInt64](repeating: 0, count: 512)
     /// Slots given back by zeroed frames.
     private var freeSlots: [UInt32] = []
-    /// How many frames share each slot (index: slot - 1); a write to a shared
-    /// slot first gives the frame a copy of its own.
-    @usableFromInline var slotSharers: [UInt32] = []
+    /// How many frames share each slot; a write to a shared slot first gives
+    /// the frame a copy of its own. Slot 0's 0 keeps writes out of it.
+    @usableFromInline var slotSharers: [UInt32] = [0]
     /// Compact stores: store `n` is words `n*10 ..< n*10+10`; words 0 and 1
     /// hold the indices of pairs 0-3 and 4-7 (16 bits each, lowest lane
     /// first, `emptyLane` when unused), words 2...9 the values of pairs 0-7.
@@ -66,7 +69,7 @@ public struct PhysicalMemory: Sendable {
     /// Distinct backing stores in use, full and compact (frames sharing one count once).
     public var backedFrames: Int { fullStores + compactStores }
     /// Full (4 KiB) stores in use.
-    public var fullStores: Int { words.count / 512 - freeSlots.count }
+    public var fullStores: Int { words.count / 512 - 1 - freeSlots.count }
     /// Compact stores in use.
     public var compactStores: Int { compactSharers.count - freeCompact.count }
 
@@ -87,16 +90,15 @@ public struct PhysicalMemory: Sendable {
     @inlinable public func readWord(_ frame: FrameNumber, _ index: Int) -> UInt64 {
         guard frame.rawValue < UInt64(frameCount) else { return 0 }
         let slot = slotOfFrame[frame.index]
-        // One compare: 1..<compactTag is a full store (0 wraps around).
-        if slot &- 1 < Self.compactTag &- 1 { return words[(Int(slot) &- 1) &* 512 &+ index] }
-        if slot == 0 { return 0 }
-        return compactWord(Int(slot & ~Self.compactTag), index)
+        // One test: a full store, or slot 0 for a frame with none.
+        if slot < Self.compactTag { return words[Int(slot) &* 512 &+ index] }
+        return Self.compactWord(compact, slot, index)
     }
 
     /// Where `key` is among the eight index lanes `low` (pairs 0-3) and
     /// `high` (pairs 4-7): the pair's number, or -1. The lanes hold distinct
     /// indices (and `emptyLane` any number of times: the lowest is found).
-    @inlinable static func pair(of key: UInt16, low: UInt64, high: UInt64) -> Int {
+    @inlinable @inline(__always) static func pair(of key: UInt16, low: UInt64, high: UInt64) -> Int {
         let keys = UInt64(key) &* lowBits
         // A lane of x is zero where it matches; (x - 1) & ~x sets a lane's top
         // bit when the lane is zero, and above a zero lane only (the borrow),
@@ -111,10 +113,13 @@ public struct PhysicalMemory: Sendable {
         return (bit & 15) << 2 | bit >> 4
     }
 
-    /// Word `index` of compact store `store`.
-    @inlinable func compactWord(_ store: Int, _ index: Int) -> UInt64 {
-        let base = store &* Self.compactStride
-        let pair = Self.pair(of: UInt16(truncatingIfNeeded: index), low: compact[base], high: compact[base &+ 1])
+    /// Word `index` of the compact store `slot` names. Always inlined: a call
+    /// here, even one never taken, made callers keep their registers on the
+    /// stack around every read (callgrind: 30 more instructions per access of
+    /// `mmusim-bench walk`).
+    @inlinable @inline(__always) static func compactWord(_ compact: [UInt64], _ slot: UInt32, _ index: Int) -> UInt64 {
+        let base = Int(slot & ~Self.compactTag) &* Self.compactStride
+        let pair = pair(of: UInt16(truncatingIfNeeded: index), low: compact[base], high: compact[base &+ 1])
         if pair < 0 { return 0 }
         return compact[base &+ 2 &+ pair]
     }
@@ -124,15 +129,15 @@ public struct PhysicalMemory: Sendable {
         guard frame.rawValue < UInt64(frameCount) else { return }
         let slot = slotOfFrame[frame.index]
         // A full store of the frame's own: write in place.
-        if slot &- 1 < Self.compactTag &- 1 && slotSharers[Int(slot) &- 1] == 1 {
-            words[(Int(slot) &- 1) &* 512 &+ index] = value
+        if slot < Self.compactTag && slotSharers[Int(slot)] == 1 {
+            words[Int(slot) &* 512 &+ index] = value
             return
         }
         writeWordElsewhere(frame, index, value)
     }
 
     /// `writeWord` to a frame with no store, a shared full store or a compact store.
-    @usableFromInline mutating func writeWordElsewhere(_ frame: FrameNumber, _ index: Int, _ value: UInt64) {
+    @usableFromInline @inline(never) mutating func writeWordElsewhere(_ frame: FrameNumber, _ index: Int, _ value: UInt64) {
         let slot = slotOfFrame[frame.index]
         if slot == 0 {
             if value == 0 { return }
@@ -140,7 +145,7 @@ public struct PhysicalMemory: Sendable {
             setPair(store, 0, index: index, value)
         } else if slot < Self.compactTag {
             let own = unshare(frame, slot)
-            words[(Int(own) - 1) * 512 + index] = value
+            words[Int(own) * 512 + index] = value
         } else {
             writeCompact(frame, Int(slot & ~Self.compactTag), index, value)
         }
@@ -174,7 +179,7 @@ public struct PhysicalMemory: Sendable {
         }
         // A ninth non-zero word: the frame gets a full store.
         let slot = attachSlot(to: frame)
-        let slotBase = (Int(slot) - 1) * 512
+        let slotBase = Int(slot) * 512
         for pair in 0..<Self.compactCapacity {
             let lane = UInt16(truncatingIfNeeded: compact[base + pair >> 2] >> (16 * (pair & 3)))
             words[slotBase + Int(lane)] = compact[base + 2 + pair]
@@ -257,8 +262,8 @@ public struct PhysicalMemory: Sendable {
     }
 
     private mutating func release(_ slot: UInt32) {
-        slotSharers[Int(slot) - 1] -= 1
-        if slotSharers[Int(slot) - 1] == 0 { freeSlots.append(slot) }
+        slotSharers[Int(slot)] -= 1
+        if slotSharers[Int(slot)] == 0 { freeSlots.append(slot) }
     }
 
     private mutating func releaseCompact(_ store: Int) {
@@ -275,7 +280,7 @@ public struct PhysicalMemory: Sendable {
         guard from != 0 else { return }
         slotOfFrame[destination.index] = from
         if from < Self.compactTag {
-            slotSharers[Int(from) - 1] += 1
+            slotSharers[Int(from)] += 1
         } else {
             compactSharers[Int(from & ~Self.compactTag)] += 1
         }
@@ -285,7 +290,7 @@ public struct PhysicalMemory: Sendable {
     private mutating func unshare(_ frame: FrameNumber, _ slot: UInt32) -> UInt32 {
         release(slot)
         let own = attachSlot(to: frame)
-        let fromBase = (Int(slot) - 1) * 512, toBase = (Int(own) - 1) * 512
+        let fromBase = Int(slot) * 512, toBase = Int(own) * 512
         words.withUnsafeMutableBufferPointer { buffer in
             for i in 0..<512 { buffer[toBase + i] = buffer[fromBase + i] }
         }
@@ -302,7 +307,7 @@ public struct PhysicalMemory: Sendable {
             for pair in 0..<Self.compactCapacity where compact[base + 2 + pair] != 0 { return false }
             return true
         }
-        let base = (Int(slot) - 1) * 512
+        let base = Int(slot) * 512
         for i in 0..<512 where words[base + i] != 0 { return false }
         return true
     }
@@ -312,17 +317,17 @@ public struct PhysicalMemory: Sendable {
         let slot: UInt32
         if let reused = freeSlots.popLast() {
             slot = reused
-            let base = (Int(slot) - 1) * 512
+            let base = Int(slot) * 512
             words.withUnsafeMutableBufferPointer { buffer in
                 for i in 0..<512 { buffer[base + i] = 0 }
             }
         } else {
-            precondition(words.count / 512 + 1 < Int(Self.compactTag), "too many full stores")
-            slot = UInt32(words.count / 512 + 1)
+            precondition(words.count / 512 < Int(Self.compactTag), "too many full stores")
+            slot = UInt32(words.count / 512)
             words.append(contentsOf: repeatElement(0, count: 512))
             slotSharers.append(0)
         }
-        slotSharers[Int(slot) - 1] = 1
+        slotSharers[Int(slot)] = 1
         slotOfFrame[frame.index] = slot
         return slot
     }
