@@ -125,7 +125,9 @@ public struct PhysicalMemory: Sendable {
     }
 
     /// Writes word `index` (0..<512) of `frame`; writes outside memory are dropped.
-    @inlinable public mutating func writeWord(_ frame: FrameNumber, _ index: Int, _ value: UInt64) {
+    /// Out of line, as it was before compact stores: inlined, it made callers
+    /// such as `Machine.storeEntry` too large to inline into fork's loop.
+    @inlinable @inline(never) public mutating func writeWord(_ frame: FrameNumber, _ index: Int, _ value: UInt64) {
         guard frame.rawValue < UInt64(frameCount) else { return }
         let slot = slotOfFrame[frame.index]
         // A full store of the frame's own: write in place.
