@@ -352,6 +352,36 @@ struct StreamedTraceTests {
         #expect(runner.system.statistic("faults.demand_zero") == 1)
     }
 
+    @Test("a sparse streamed trace keeps its page tables compact: under 10% of 4 KiB of host memory per table page",
+          arguments: [UInt64(1) << 21, 1 << 30])
+    func sparseTraceHasCompactPageTables(stride: UInt64) throws {
+        // One load in each of 2,048 regions of `stride` bytes from 512 GiB on:
+        // with 2 MiB every page table holds one entry and the four directories
+        // over them are full; with 1 GiB the directories hold one entry too
+        // and the four tables above them are full.
+        let regions: UInt64 = 2048
+        var text = "==1== Lackey, an example Valgrind tool\n"
+        for region in 0..<regions {
+            text += " L \(String(0x80_0000_0000 + region * stride + (region % 512) << 12 + 8, radix: 16)),8\n"
+        }
+        let file = try TemporaryFile("sparse.lackey", text: text)
+        defer { file.remove() }
+        var reader = try LackeyReader(path: file.path)
+        var runner = StreamRunner(configuration: smallConfiguration())
+        try runner.run(&reader, progress: nil)
+        let system = runner.system
+        #expect(system.statistic("faults.zero_page") == regions)
+        let tables = Int(system.statistic("frames.pagetable") ?? 0)
+        #expect(tables >= Int(regions) + 2)
+        let memory = system.machine.memory
+        // Tables with more than 8 entries take 4 KiB each: the 4 full ones
+        // (2,048 = 4 x 512 entries). Every other one is compact.
+        #expect(memory.fullStores == 4)
+        #expect(memory.compactStores >= Int(regions))
+        let perTable = memory.storeBytes / tables
+        #expect(perTable < 4096 / 10, "\(perTable) bytes per page-table page")
+    }
+
     @Test("progress is reported every interval of records with the bytes read (2^20 by default)")
     func progressReports() throws {
         let line = Array("I  401000,1\n".utf8)
