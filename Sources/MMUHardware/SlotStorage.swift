@@ -26,8 +26,23 @@ import Darwin
         /// Whether an empty slot is all zero bytes (then never-written pages
         /// are left to the operating system to zero).
         let zeroed: Bool
-        /// Whether `base` came from `calloc` (else from `allocate`).
-        let fromCalloc: Bool
+        /// What `calloc` returned, when `base` came from it (else `base`
+        /// came from `allocate`).
+        let callocated: UnsafeMutableRawPointer?
+
+        /// Slots start on a cache line (64 bytes), so a set of 4 TLB entries
+        /// or 16 page-table lines spans as few host cache lines as it can.
+        static var lineBytes: Int { 64 }
+
+        /// Zeroed memory for `capacity` slots from `calloc`, its first slot on
+        /// a cache line; nil if the host has none.
+        static func zeroedSlots(_ capacity: Int) -> (raw: UnsafeMutableRawPointer, base: UnsafeMutablePointer<Element>)? {
+            guard let raw = calloc(1, capacity &* MemoryLayout<Element>.stride &+ lineBytes) else { return nil }
+            let address = UInt(bitPattern: raw)
+            let aligned = (address &+ UInt(lineBytes - 1)) & ~UInt(lineBytes - 1)
+            let base = (raw + Int(aligned &- address)).bindMemory(to: Element.self, capacity: capacity)
+            return (raw, base)
+        }
 
         /// `count` slots of `empty`. Out of host memory, the allocation traps
         /// as an array's would.
@@ -35,13 +50,13 @@ import Darwin
             zeroed = emptyIsZeroBits
             self.count = count
             let capacity = max(count, 1)
-            if zeroed, let raw = calloc(capacity, MemoryLayout<Element>.stride) {
-                base = raw.bindMemory(to: Element.self, capacity: capacity)
-                fromCalloc = true
+            if zeroed, let slots = Self.zeroedSlots(capacity) {
+                base = slots.base
+                callocated = slots.raw
             } else {
                 base = .allocate(capacity: capacity)
                 if let empty { base.initialize(repeating: empty, count: count) }
-                fromCalloc = false
+                callocated = nil
             }
         }
 
@@ -52,9 +67,9 @@ import Darwin
             count = other.count
             zeroed = other.zeroed
             let capacity = max(count, 1)
-            if zeroed, let raw = calloc(capacity, MemoryLayout<Element>.stride) {
-                base = raw.bindMemory(to: Element.self, capacity: capacity)
-                fromCalloc = true
+            if zeroed, let slots = Self.zeroedSlots(capacity) {
+                base = slots.base
+                callocated = slots.raw
                 let size = count &* MemoryLayout<Element>.stride
                 let to = UnsafeMutableRawPointer(base), from = UnsafeRawPointer(other.base)
                 var offset = 0
@@ -68,12 +83,12 @@ import Darwin
             } else {
                 base = .allocate(capacity: capacity)
                 base.initialize(from: other.base, count: count)
-                fromCalloc = false
+                callocated = nil
             }
         }
 
         deinit {
-            if fromCalloc { free(base) } else { base.deallocate() }
+            if let callocated { free(callocated) } else { base.deallocate() }
         }
     }
 
