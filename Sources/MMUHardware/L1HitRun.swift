@@ -79,25 +79,27 @@ extension TranslationLookasideBuffer {
         case other
     }
 
+    /// The slot of the 4 KiB entry for `address` usable under `pcid`, in the
+    /// narrow sets only (an indexed array answers nil).
+    @inline(__always) func narrowSlot(_ address: VirtualAddress, _ pcid: PCID) -> Slot? {
+        let page = address.pageNumber
+        let tag = Self.tag(page, .size4K)
+        return array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) })
+    }
+
     /// The 4 KiB entry of the narrow sets that `address` hits under `pcid`
     /// for an access of `kind`, made the most recently used.
     @inline(__always) mutating func lookUpHit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind) -> HitLookup {
-        let page = address.pageNumber
-        let tag = Self.tag(page, .size4K)
-        guard let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) else {
-            return largeEntries == 0 ? .miss : .other
-        }
+        guard let slot = narrowSlot(address, pcid) else { return largeEntries == 0 ? .miss : .other }
         let entry = array[slot]
         guard entry.rights.permits(kind) else { return .other }
         array.touch(slot)
         return .hit(frame: entry.frame)
     }
 
-    /// Whether `frameOfHit` would find a frame (it changes nothing).
+    /// Whether `lookUpHit` would hit (it changes nothing).
     @inline(__always) func wouldHit(_ address: VirtualAddress, _ pcid: PCID, _ kind: AccessKind) -> Bool {
-        let page = address.pageNumber
-        let tag = Self.tag(page, .size4K)
-        guard let slot = array.findIfNarrow(set: page, where: { $0.matches(tag, pcid) }) else { return false }
+        guard let slot = narrowSlot(address, pcid) else { return false }
         return array[slot].rights.permits(kind)
     }
 
@@ -121,16 +123,23 @@ extension Core {
         address.pageOffset &+ (bytes &- 1) < Paging.pageSize
     }
 
+    /// The PCID an L1 short way looks `bytes` from `address` up under: the
+    /// loaded CR3's, when one is loaded and the bytes are canonical and lie
+    /// in one page; nil when the access must go the general way.
+    @inline(__always)
+    func shortWayPCID(_ address: VirtualAddress, bytes: UInt64, canonicalTopBit top: UInt64) -> PCID? {
+        guard let cr3, Self.staysInPage(address, bytes: bytes), address.isCanonical(topBit: top) else { return nil }
+        return cr3.pcid
+    }
+
     /// Whether `record` would start a run of `runL1Hits`: a one-page access
     /// whose 4 KiB page hits the L1 with rights for it. Changes nothing, so
     /// a record that misses (a walk follows) costs one probe and no set-up.
     /// (Mutating only so the core is reached in place, not copied.)
     @inline(__always)
     mutating func startsL1HitRun<Record: TouchRecord>(_ record: Record, canonicalTopBit top: UInt64) -> Bool {
-        guard let cr3 else { return false }
-        let address = record.address
-        guard Self.staysInPage(address, bytes: record.bytes), address.isCanonical(topBit: top) else { return false }
-        return record.kind == .fetch ? l1i.wouldHit(address, cr3.pcid, .fetch) : l1d.wouldHit(address, cr3.pcid, record.kind)
+        guard let pcid = shortWayPCID(record.address, bytes: record.bytes, canonicalTopBit: top) else { return false }
+        return record.kind == .fetch ? l1i.wouldHit(record.address, pcid, .fetch) : l1d.wouldHit(record.address, pcid, record.kind)
     }
 
     /// Runs `records[start...]` for as long as each is a one-page access that
@@ -195,10 +204,7 @@ extension Core {
     @inline(__always)
     mutating func translateByL1Hit(_ address: VirtualAddress, bytes: UInt64, _ kind: AccessKind,
                                    canonicalTopBit top: UInt64) -> L1HitTranslation {
-        guard let cr3 else { return .other }
-        guard Self.staysInPage(address, bytes: bytes) else { return .other }
-        guard address.isCanonical(topBit: top) else { return .other }
-        let pcid = cr3.pcid
+        guard let pcid = shortWayPCID(address, bytes: bytes, canonicalTopBit: top) else { return .other }
         let frame: UInt64
         switch kind == .fetch ? l1i.lookUpHit(address, pcid, kind) : l1d.lookUpHit(address, pcid, kind) {
         case .hit(let hit): frame = hit
@@ -207,8 +213,7 @@ extension Core {
         }
         charge(.tlbL1, logging: false)
         if kind == .fetch { statistics.l1iHits &+= 1 } else { statistics.l1dHits &+= 1 }
-        charge(.access, logging: false)
-        statistics.accesses &+= 1
+        retireTranslation()
         return .translated(PhysicalAddress(rawValue: frame << Paging.pageShift | address.pageOffset))
     }
 
@@ -221,10 +226,7 @@ extension Core {
         guard let cr3 else { return .pageFault(.user) }
         charge(.tlbL1, logging: false)
         let outcome = translateAfterL1Miss(address, kind, cr3, l1Slot: nil, dropped: false, memory: &memory)
-        if retiring, case .translated = outcome {
-            charge(.access, logging: false)
-            statistics.accesses &+= 1
-        }
+        if retiring, case .translated = outcome { retireTranslation() }
         return outcome
     }
 }

@@ -205,22 +205,20 @@ public struct SetAssociativeArray<Entry: CacheEntry, Policy: ReplacementPolicy>:
         // `narrowWays` alone: an indexed array's scan starts and ends at 0.
         let set = setsArePowerOfTwo ? key & setMask : key % UInt64(sets)
         let base = Int(truncatingIfNeeded: set) &* Int(narrowWays)
-        let end = base &+ Int(narrowWays)
-        return storage.withUnsafeBufferPointer { buffer in
-            var slot = base
-            while slot < end {
-                if matches(buffer[slot].entry) { return Slot(slot) }
-                slot &+= 1
-            }
-            return nil
-        }
+        return scan(Range(uncheckedBounds: (base, base &+ Int(narrowWays))), where: matches)
     }
 
     @inline(__always)
     func scan(set key: UInt64, ways: Int, where matches: (Entry) -> Bool) -> Slot? {
         guard !storage.isEmpty else { return nil }
         let base = firstSlot(ofSetFor: key)
-        let end = base &+ ways
+        return scan(Range(uncheckedBounds: (base, base &+ ways)), where: matches)
+    }
+
+    /// The first slot of `slots` whose entry `matches`, if any.
+    @inline(__always)
+    func scan(_ slots: Range<Int>, where matches: (Entry) -> Bool) -> Slot? {
+        let base = slots.lowerBound, end = slots.upperBound
         return storage.withUnsafeBufferPointer { buffer in
             var slot = base
             while slot < end {
