@@ -1,5 +1,6 @@
 import Testing
 @testable import MMUHardware
+import TestSupport
 
 @Suite("PhysicalMemory")
 struct PhysicalMemoryTests {
@@ -129,15 +130,19 @@ struct PhysicalMemoryTests {
         #expect(memory.readWord(b, 3) == 0x33)
     }
 
-    @Test func aChainOfCopiesHoldsOneStoreUntilWritten() {
-        var memory = PhysicalMemory(frameCount: 64)
-        memory.writeWord(a, 9, 0x99)
-        // a -> 10 -> 11 -> ... -> 40, as a chain of `fork copy`s copies a page.
+    /// Copies `a` -> 10 -> 11 -> ... -> 40, as a chain of `fork copy`s copies a page.
+    func copyChain(_ memory: inout PhysicalMemory) {
         var previous = a
         for f in UInt64(10)...40 {
             memory.copy(from: previous, to: FrameNumber(f))
             previous = FrameNumber(f)
         }
+    }
+
+    @Test func aChainOfCopiesHoldsOneStoreUntilWritten() {
+        var memory = PhysicalMemory(frameCount: 64)
+        memory.writeWord(a, 9, 0x99)
+        copyChain(&memory)
         #expect(memory.backedFrames == 1)
         memory.writeWord(FrameNumber(20), 9, 0x20)
         #expect(memory.backedFrames == 2)
@@ -295,11 +300,7 @@ struct PhysicalMemoryTests {
         var memory = PhysicalMemory(frameCount: 64)
         memory.writeWord(a, 9, 0x99)
         memory.writeWord(a, 500, 0x500)
-        var previous = a
-        for f in UInt64(10)...40 {
-            memory.copy(from: previous, to: FrameNumber(f))
-            previous = FrameNumber(f)
-        }
+        copyChain(&memory)
         #expect(memory.backedFrames == 1)
         // Writing a value a word already holds, or zero to a word it does not hold, changes nothing.
         memory.writeWord(FrameNumber(15), 9, 0x99)
@@ -353,31 +354,20 @@ struct PhysicalMemoryTests {
         #expect(memory.hostBytes >= memory.storeBytes + 4 * 16)
     }
 
-    /// xorshift64: the same sequence every run.
-    private struct XorShift {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     @Test("random operations read the same as a plain 512-word model", arguments: [UInt64(1), 2, 3, 4])
     func randomOperationsMatchAPlainModel(seed: UInt64) {
         let frames = 12
         var memory = PhysicalMemory(frameCount: frames)
         var model = [FrameNumber: [UInt64]]()
         for f in 0..<frames { model[FrameNumber(UInt64(f))] = [UInt64](repeating: 0, count: 512) }
-        var random = XorShift(state: seed &* 0x9E37_79B9_7F4A_7C15 | 1)
+        var random = SeededRandom(seed: seed)
+        func below(_ n: Int) -> Int { Int.random(in: 0..<n, using: &random) }
         // Each frame's words come mostly from 12 indices, so frames go back
         // and forth around the 8 pairs a compact store holds.
         let palette = [0, 1, 2, 63, 64, 200, 255, 256, 300, 447, 510, 511]
-        func index() -> Int { random.below(8) == 0 ? random.below(512) : palette[random.below(palette.count)] }
+        func index() -> Int { below(8) == 0 ? below(512) : palette[below(palette.count)] }
         func value() -> UInt64 {
-            switch random.below(4) {
+            switch below(4) {
             case 0: 0
             case 1: random.next() & 0xFF
             default: random.next()
@@ -385,24 +375,24 @@ struct PhysicalMemoryTests {
         }
         var promotions = 0, drops = 0
         for step in 0..<20_000 {
-            let frame = FrameNumber(UInt64(random.below(frames)))
-            let other = FrameNumber(UInt64(random.below(frames)))
+            let frame = FrameNumber(UInt64(below(frames)))
+            let other = FrameNumber(UInt64(below(frames)))
             let full = memory.fullStores
             let backed = memory.backedFrames
-            switch random.below(20) {
+            switch below(20) {
             case 0..<9:
                 let i = index(), v = value()
                 memory.writeWord(frame, i, v)
                 model[frame]![i] = v
             case 9..<11:
-                let offset = UInt64(random.below(4089)), v = value()
+                let offset = UInt64(below(4089)), v = value()
                 memory.write64(PhysicalAddress(frame: frame, offset: offset), v)
                 for k in 0..<8 {
                     let byte = Int(offset) + k, shift = UInt64(8 * (byte & 7))
                     model[frame]![byte >> 3] = model[frame]![byte >> 3] & ~(0xFF << shift) | (v >> UInt64(8 * k) & 0xFF) << shift
                 }
             case 11..<13:
-                let i = index(), byte = Int(random.below(8)), b = UInt8(truncatingIfNeeded: value())
+                let i = index(), byte = Int(below(8)), b = UInt8(truncatingIfNeeded: value())
                 memory.writeByte(PhysicalAddress(frame: frame, offset: UInt64(i * 8 + byte)), b)
                 let shift = UInt64(8 * byte)
                 model[frame]![i] = model[frame]![i] & ~(0xFF << shift) | UInt64(b) << shift
@@ -413,7 +403,7 @@ struct PhysicalMemoryTests {
                 memory.zero(frame)
                 model[frame] = [UInt64](repeating: 0, count: 512)
             default:
-                let offset = UInt64(random.below(4089))
+                let offset = UInt64(below(4089))
                 var expected: UInt64 = 0
                 for k in 0..<8 {
                     let byte = Int(offset) + k

@@ -12,42 +12,46 @@ private func inputs(_ target: String) -> [String] {
     return names.filter { !$0.hasPrefix(".") }.sorted().map { directory.appendingPathComponent($0).path }
 }
 
+/// The bytes of a kept input.
+private func contents(_ path: String) throws -> [UInt8] {
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
 @Suite("Fuzz regressions")
 struct FuzzRegressionTests {
     @Test("every kept .mmt fuzz input runs without a bug", arguments: inputs("FuzzMMT"))
     func mmt(_ path: String) throws {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let outcome = FuzzEntries.runTrace(bytes)
+        let outcome = FuzzEntries.runTrace(try contents(path))
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
     @Test("every kept Lackey fuzz input runs without a bug", arguments: inputs("FuzzLackey"))
     func lackey(_ path: String) throws {
-        let outcome = FuzzEntries.runLackey([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        let outcome = FuzzEntries.runLackey(try contents(path))
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
     @Test("every kept ChampSim fuzz input runs without a bug", arguments: inputs("FuzzChampSim"))
     func champSim(_ path: String) throws {
-        let outcome = FuzzEntries.runChampSim([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        let outcome = FuzzEntries.runChampSim(try contents(path))
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
     @Test("every kept command-line fuzz input parses without a bug", arguments: inputs("FuzzOptions"))
     func options(_ path: String) throws {
-        let outcome = FuzzEntries.parseCommandLine([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        let outcome = FuzzEntries.parseCommandLine(try contents(path))
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
     @Test("every kept config-file fuzz input reads without a bug", arguments: inputs("FuzzConfig"))
     func config(_ path: String) throws {
-        let outcome = FuzzEntries.readConfigFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        let outcome = FuzzEntries.readConfigFile(try contents(path))
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
     @Test("every kept sweep-file fuzz input reads without a bug", arguments: inputs("FuzzSweep"))
     func sweep(_ path: String) throws {
-        let outcome = FuzzEntries.readExperimentFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        let outcome = FuzzEntries.readExperimentFile(try contents(path))
         #expect(!outcome.isBug, "\(path): \(outcome)")
     }
 
