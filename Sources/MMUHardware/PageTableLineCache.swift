@@ -93,7 +93,7 @@ public struct PageTableLineCache: Sendable {
 
     /// Probes one level for `line`; a hit becomes the most recent.
     @inline(__always) static func lookUp(_ line: UInt64, in cache: inout Cache) -> Cache.Probe {
-        let tag = Line(number: line).tag  // never 0, an empty slot's
+        let tag = Line(number: line).tag  // never 0, which only an empty slot holds
         let probe = cache.probe(set: line) { $0.tag == tag }
         if case .hit(let slot) = probe { cache.touch(slot) }
         return probe

@@ -51,7 +51,7 @@ public struct TranslationLookasideBuffer: Sendable {
     }
 
     public let entryCount: Int
-    /// Internal for `withHitRun` (L1HitRun.swift) alone.
+    /// Internal for the L1 short ways (L1HitRun.swift) alone.
     var array: SetAssociativeArray<Entry, LeastRecentlyUsed>
     /// Valid entries of 2 MiB or 1 GiB pages, so 4 KiB lookups skip their
     /// probes; one more when the array's sets are indexed, so its 4 KiB
